@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): translates requests into service calls and back."""

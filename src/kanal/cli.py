@@ -1,0 +1,162 @@
+"""The ``kanal`` command: serve, migrate, tenants, API keys and the demo."""
+
+import json
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from kanal.api.app import create_app
+from kanal.bootstrap import Container, build
+from kanal.core.errors import KanalError, Unauthorized
+from kanal.core.i18n import translate
+from kanal.services import demo
+from kanal.services.tenants import TenantIn, authenticate, create_api_key, create_tenant
+from kanal.store import migrate as migrations
+
+app = typer.Typer(
+    help="kanal — a communication hub for service businesses.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+tenant_app = typer.Typer(help="Accounts (service staff only).", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys of a tenant.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(apikey_app, name="apikey")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _container() -> Container:
+    return build()
+
+
+def _fail(exc: KanalError) -> None:
+    err.print(f"[red]{exc.code}[/red]: {translate(exc.code, 'en', exc.params)}")
+    for problem in exc.problems:
+        message = translate(problem.code, "en", problem.params)
+        err.print(f"  {problem.field or '-'}: {problem.code} — {message}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    container = _container()
+    migrations.upgrade(container.uows.engine)
+    console.print(f"schema at [bold]{migrations.current(container.uows.engine)}[/bold]")
+    container.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+) -> None:
+    """Run the HTTP API (and, as issues land, the worker and SMTP server) in one process."""
+    container = _container()
+    settings = container.settings
+    engine = container.uows.engine
+    if migrations.current(engine) != migrations.head():
+        err.print("[red]The database schema is not up to date: run `kanal migrate` first.[/red]")
+        raise typer.Exit(1)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    base = f"http://{bind_host}:{bind_port}"
+    console.print(f"kanal serving on [bold]{base}[/bold]  (API docs: {base}/docs)", highlight=False)
+    uvicorn.run(create_app(container), host=bind_host, port=bind_port, log_level=settings.log_level)
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: str,
+    locale: Annotated[str, typer.Option(help="pl, cs or en")] = "pl",
+    region: Annotated[str, typer.Option(help="Default phone region (ISO code)")] = "PL",
+    timezone: Annotated[str, typer.Option()] = "Europe/Warsaw",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Create a tenant (an account) with its main branch."""
+    container = _container()
+    try:
+        view = create_tenant(
+            container.uows,
+            TenantIn(name=name, locale=locale, phone_region=region, timezone=timezone),
+        )
+    except KanalError as exc:
+        _fail(exc)
+    if as_json:
+        print(view.model_dump_json())
+    else:
+        console.print(f"tenant [bold]{view.name}[/bold] created: {view.id}")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    tenant_id: Annotated[uuid.UUID, typer.Option("--tenant", help="Tenant id")],
+    name: Annotated[str, typer.Option(help="What the key is for")] = "default",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Mint an API key. The secret is shown once; only its hash is kept."""
+    container = _container()
+    try:
+        key = create_api_key(container.uows, tenant_id, name)
+    except Exception as exc:
+        err.print(
+            f"[red]cannot create a key for tenant {tenant_id}[/red]: {exc.__class__.__name__}"
+        )
+        raise typer.Exit(2) from exc
+    if as_json:
+        print(key.model_dump_json())
+    else:
+        console.print(f"API key (shown once): [bold]{key.key}[/bold]", highlight=False)
+
+
+@app.command("demo")
+def demo_seed(
+    key_file: Annotated[
+        Path, typer.Option(help="Where the demo key is kept, so later runs can show it")
+    ] = Path("var/demo_api_key"),
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Seed only when no working demo key exists")
+    ] = False,
+) -> None:
+    """Seed a demo repair shop: two branches, staff, 20 Polish and Czech clients, orders."""
+    container = _container()
+    if if_missing and key_file.exists():
+        secret = key_file.read_text().strip()
+        try:
+            tenant = authenticate(container.uows, secret)
+        except Unauthorized:
+            pass
+        else:
+            _print_demo(tenant.name, secret, container)
+            return
+    tenant, key = demo.seed_demo(container.uows)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(key.key + "\n")
+    key_file.chmod(0o600)
+    _print_demo(tenant.name, key.key, container)
+
+
+def _print_demo(name: str, secret: str, container: Container) -> None:
+    base = f"http://{container.settings.host}:{container.settings.port}"
+    # Plain lines, not a table: people copy the key and the curl command.
+    print(f"kanal demo tenant: {name}")
+    print(f"  API:          {base}/v1")
+    print(f"  API docs:     {base}/docs")
+    print(f"  Demo API key: {secret}")
+    print(f'  Try:          curl -H "Authorization: Bearer {secret}" {base}/v1/clients')
+
+
+@app.command("version", hidden=True)
+def version() -> None:
+    from kanal import __version__
+
+    print(json.dumps({"kanal": __version__}))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,131 @@
+"""A second tenant's key gets 404 on every resource of the first, on every route.
+
+The table of routes comes from the application itself, so a new route is covered
+the day it is added (or this test fails, asking for a body to send to it).
+"""
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import Api
+
+# For every resource: how to create one, and a valid body to change it with.
+RESOURCES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "/v1/clients": (
+        {"name": "Anna Nowak", "external_id": "x-1", "phones": [{"number": "601234567"}]},
+        {"name": "Przejęta"},
+    ),
+    "/v1/branches": ({"trade_name": "Filia", "external_id": "x-1"}, {"trade_name": "Przejęta"}),
+    "/v1/employees": ({"name": "Ewa Mazur", "external_id": "x-1"}, {"name": "Przejęta"}),
+    "/v1/contexts": ({"kind": "order", "external_id": "x-1", "number": "N/1"}, {"status": "x"}),
+}
+
+
+def _id_routes(client: TestClient) -> list[tuple[str, str]]:
+    """Every (method, path) of the published API that takes a record id."""
+    paths = client.get("/openapi.json").json()["paths"]
+    return [
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if "{record_id}" in path
+        for method in operations
+    ]
+
+
+def _body(path: str, method: str) -> dict[str, Any] | None:
+    prefix = path.split("/{")[0]
+    if prefix not in RESOURCES:
+        pytest.fail(f"{method} {path}: add the resource to RESOURCES in this test")
+    return RESOURCES[prefix][1] if method in ("PATCH", "PUT", "POST") else None
+
+
+@pytest.fixture
+def owned(api: Api) -> dict[str, dict[str, Any]]:
+    """One record of every resource, owned by the first tenant."""
+    records = {}
+    for prefix, (create, _) in RESOURCES.items():
+        response = api.post(prefix, json=create)
+        assert response.status_code == 201, response.text
+        records[prefix] = response.json()
+    return records
+
+
+def test_the_route_table_is_not_empty(client: TestClient) -> None:
+    paths = {path for _, path in _id_routes(client)}
+    assert {p.split("/{")[0] for p in paths} == set(RESOURCES)
+
+
+def test_every_id_route_is_404_for_another_tenant(
+    client: TestClient, api: Api, other_api: Api, owned: dict[str, dict[str, Any]]
+) -> None:
+    checked = 0
+    for method, path in _id_routes(client):
+        prefix = path.split("/{")[0]
+        url = path.replace("{record_id}", owned[prefix]["id"])
+        body = _body(path, method)
+        response = other_api.request(method, url, **({"json": body} if body else {}))
+        assert response.status_code == 404, f"{method} {path}: {response.status_code}"
+        assert response.json()["error"]["code"] == "not_found"
+        checked += 1
+    assert checked >= 12
+    # and nothing of the first tenant changed or vanished
+    for prefix, record in owned.items():
+        assert api.get(f"{prefix}/{record['id']}").json() == record
+
+
+def test_lists_and_searches_show_only_the_tenants_records(
+    api: Api, other_api: Api, owned: dict[str, dict[str, Any]]
+) -> None:
+    for prefix, record in owned.items():
+        theirs = other_api.get(prefix, params={"limit": 200}).json()["items"]
+        assert record["id"] not in {r["id"] for r in theirs}
+        assert record["id"] in {r["id"] for r in api.get(prefix, params={"limit": 200}).json()["items"]}
+    for query in ("Anna", "601234567", "Nowak"):
+        assert other_api.get("/v1/clients", params={"q": query}).json()["items"] == []
+
+
+def test_the_same_external_id_in_another_tenant_is_another_record(
+    api: Api, other_api: Api, owned: dict[str, dict[str, Any]]
+) -> None:
+    for prefix in ("/v1/clients", "/v1/branches", "/v1/employees"):
+        create = RESOURCES[prefix][0]
+        response = other_api.put(f"{prefix}/by-external-id/x-1", json=create)
+        assert response.status_code == 201, f"{prefix}: {response.text}"
+        assert response.json()["id"] != owned[prefix]["id"]
+    response = other_api.put(
+        "/v1/contexts/by-external-id/order/x-1", json=RESOURCES["/v1/contexts"][0]
+    )
+    assert response.status_code == 201
+    for prefix, record in owned.items():
+        assert api.get(f"{prefix}/{record['id']}").json() == record
+
+
+def test_references_to_another_tenants_records_are_422(
+    api: Api, other_api: Api, owned: dict[str, dict[str, Any]]
+) -> None:
+    branch_id = owned["/v1/branches"]["id"]
+    client_id = owned["/v1/clients"]["id"]
+    employee_id = owned["/v1/employees"]["id"]
+    attempts = [
+        ("/v1/clients", {"name": "X", "home_branch_id": branch_id}, "branch_unknown"),
+        ("/v1/employees", {"name": "X", "branch_id": branch_id}, "branch_unknown"),
+        ("/v1/contexts", {"kind": "order", "external_id": "o", "client_id": client_id}, "client_unknown"),
+        (
+            "/v1/contexts",
+            {"kind": "task", "external_id": "t", "assignees": [{"employee_id": employee_id}]},
+            "employee_unknown",
+        ),
+    ]
+    for prefix, body, code in attempts:
+        response = other_api.post(prefix, json=body)
+        assert response.status_code == 422, prefix
+        assert [f["code"] for f in response.json()["error"]["fields"]] == [code]
+
+
+def test_tenant_route_shows_only_the_callers_account(api: Api, other_api: Api) -> None:
+    assert api.get("/v1/tenant").json()["id"] == str(api.tenant.id)
+    assert other_api.get("/v1/tenant").json()["id"] == str(other_api.tenant.id)
+    assert re.fullmatch(r"[0-9a-f-]{36}", api.get("/v1/tenant").json()["id"])
