@@ -48,7 +48,9 @@ def make_tenant(uows: UnitOfWorkFactory) -> Callable[..., tuple[TenantInfo, str]
     def make(name: str = "Serwis Test", **fields: str) -> tuple[TenantInfo, str]:
         view = create_tenant(uows, TenantIn(name=name, **fields))
         key = create_api_key(uows, view.id, "test")
-        return TenantInfo(view.id, view.name, view.locale, view.timezone, view.phone_region), key.key
+        return TenantInfo(
+            view.id, view.name, view.locale, view.timezone, view.phone_region
+        ), key.key
 
     return make
 

@@ -81,9 +81,7 @@ def test_new_user_sets_up_a_tenant_and_uses_the_api(
     other_key = json.loads(
         kanal(env, tmp_path, "apikey", "create", "--tenant", other["id"], "--json")
     )
-    with httpx.Client(
-        base_url=server, headers={"Authorization": f"Bearer {key['key']}"}
-    ) as http:
+    with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {key['key']}"}) as http:
         created = http.post(
             "/v1/clients",
             json={"name": "Zofia Wróbel", "phones": [{"number": "0048 601-234-567"}]},

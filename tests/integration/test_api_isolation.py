@@ -82,7 +82,9 @@ def test_lists_and_searches_show_only_the_tenants_records(
     for prefix, record in owned.items():
         theirs = other_api.get(prefix, params={"limit": 200}).json()["items"]
         assert record["id"] not in {r["id"] for r in theirs}
-        assert record["id"] in {r["id"] for r in api.get(prefix, params={"limit": 200}).json()["items"]}
+        assert record["id"] in {
+            r["id"] for r in api.get(prefix, params={"limit": 200}).json()["items"]
+        }
     for query in ("Anna", "601234567", "Nowak"):
         assert other_api.get("/v1/clients", params={"q": query}).json()["items"] == []
 
@@ -112,7 +114,11 @@ def test_references_to_another_tenants_records_are_422(
     attempts = [
         ("/v1/clients", {"name": "X", "home_branch_id": branch_id}, "branch_unknown"),
         ("/v1/employees", {"name": "X", "branch_id": branch_id}, "branch_unknown"),
-        ("/v1/contexts", {"kind": "order", "external_id": "o", "client_id": client_id}, "client_unknown"),
+        (
+            "/v1/contexts",
+            {"kind": "order", "external_id": "o", "client_id": client_id},
+            "client_unknown",
+        ),
         (
             "/v1/contexts",
             {"kind": "task", "external_id": "t", "assignees": [{"employee_id": employee_id}]},

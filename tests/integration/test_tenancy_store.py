@@ -20,7 +20,9 @@ def _client(uows: UnitOfWorkFactory, tenant: TenantInfo, name: str) -> Client:
         return row
 
 
-def test_queries_see_only_the_tenants_rows(uows: UnitOfWorkFactory, make_tenant: MakeTenant) -> None:
+def test_queries_see_only_the_tenants_rows(
+    uows: UnitOfWorkFactory, make_tenant: MakeTenant
+) -> None:
     (a, _), (b, _) = make_tenant(), make_tenant()
     mine, theirs = _client(uows, a, "Anna"), _client(uows, b, "Bożena")
     with uows.for_tenant(a.id) as uow:

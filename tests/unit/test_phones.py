@@ -34,7 +34,9 @@ def test_typed_numbers_parse_to_e164(
     assert (phone.mobile, phone.sms_capable) == (mobile, sms_capable)
 
 
-@pytest.mark.parametrize("typed", ["123", "601 234", "abc", "", "+48 000 000 000", "+48 601 234 567 890"])
+@pytest.mark.parametrize(
+    "typed", ["123", "601 234", "abc", "", "+48 000 000 000", "+48 601 234 567 890"]
+)
 def test_invalid_numbers_are_rejected_with_a_code(typed: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
         parse_phone(typed, "PL", "phones[0].number")

@@ -1,0 +1,1 @@
+"""Outbound channel adapters, one module per provider (the delivery issues fill this)."""
