@@ -18,6 +18,7 @@ RESOURCES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"name": "Anna Nowak", "external_id": "x-1", "phones": [{"number": "601234567"}]},
         {"name": "Przejęta"},
     ),
+    "/v1/partners": ({"name": "Partner", "external_id": "x-1"}, {"name": "Przejęty"}),
     "/v1/branches": ({"trade_name": "Filia", "external_id": "x-1"}, {"trade_name": "Przejęta"}),
     "/v1/employees": ({"name": "Ewa Mazur", "external_id": "x-1"}, {"name": "Przejęta"}),
     "/v1/contexts": ({"kind": "order", "external_id": "x-1", "number": "N/1"}, {"status": "x"}),
@@ -92,7 +93,7 @@ def test_lists_and_searches_show_only_the_tenants_records(
 def test_the_same_external_id_in_another_tenant_is_another_record(
     api: Api, other_api: Api, owned: dict[str, dict[str, Any]]
 ) -> None:
-    for prefix in ("/v1/clients", "/v1/branches", "/v1/employees"):
+    for prefix in ("/v1/partners", "/v1/clients", "/v1/branches", "/v1/employees"):
         create = RESOURCES[prefix][0]
         response = other_api.put(f"{prefix}/by-external-id/x-1", json=create)
         assert response.status_code == 201, f"{prefix}: {response.text}"
@@ -111,7 +112,9 @@ def test_references_to_another_tenants_records_are_422(
     branch_id = owned["/v1/branches"]["id"]
     client_id = owned["/v1/clients"]["id"]
     employee_id = owned["/v1/employees"]["id"]
+    partner_id = owned["/v1/partners"]["id"]
     attempts = [
+        ("/v1/branches", {"trade_name": "X", "partner_id": partner_id}, "partner_unknown"),
         ("/v1/clients", {"name": "X", "home_branch_id": branch_id}, "branch_unknown"),
         ("/v1/employees", {"name": "X", "branch_id": branch_id}, "branch_unknown"),
         (

@@ -1,4 +1,4 @@
-"""Branches, employees, clients and contexts: the records a host application syncs."""
+"""Partners, branches, employees, clients and contexts: the records a host application syncs."""
 
 import uuid
 from typing import Annotated, Any
@@ -13,10 +13,12 @@ from kanal.services.clients import ClientIn, ClientView, clients, search_clients
 from kanal.services.common import Page
 from kanal.services.contexts import ContextIn, ContextView, contexts, list_contexts
 from kanal.services.employees import EmployeeIn, EmployeeView, employees
+from kanal.services.partners import PartnerIn, PartnerView, partners
 
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
+partner_routes = APIRouter(prefix="/v1/partners", tags=["partners"])
 branch_routes = APIRouter(prefix="/v1/branches", tags=["branches"])
 employee_routes = APIRouter(prefix="/v1/employees", tags=["employees"])
 client_routes = APIRouter(prefix="/v1/clients", tags=["clients"])
@@ -24,6 +26,11 @@ context_routes = APIRouter(prefix="/v1/contexts", tags=["contexts"])
 
 
 # List routes come first: "/by-external-id/…" must not be read as "/{record_id}".
+@partner_routes.get("", response_model=Page[PartnerView], summary="List partners")
+def list_partners(uow: Uow, cursor: Cursor = None, limit: Limit = 50) -> Any:
+    return partners.list(uow, cursor, limit)
+
+
 @branch_routes.get("", response_model=Page[BranchView], summary="List branches")
 def list_branches(uow: Uow, cursor: Cursor = None, limit: Limit = 50) -> Any:
     return branches.list(uow, cursor, limit)
@@ -81,9 +88,10 @@ def upsert_context(
     return result
 
 
+add_record_routes(partner_routes, partners, PartnerIn)
 add_record_routes(branch_routes, branches, BranchIn)
 add_record_routes(employee_routes, employees, EmployeeIn)
 add_record_routes(client_routes, clients, ClientIn)
 add_record_routes(context_routes, contexts, ContextIn, upsert_by_external_id=False)
 
-routers = [branch_routes, employee_routes, client_routes, context_routes]
+routers = [partner_routes, branch_routes, employee_routes, client_routes, context_routes]
