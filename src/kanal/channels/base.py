@@ -1,0 +1,35 @@
+"""What every outbound channel adapter returns: a typed result, never a bool.
+
+``Sent`` carries the provider's id; ``RetryLater`` is a temporary failure (the worker
+retries with backoff); ``Failed`` is permanent (the worker gives up at once).
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The provider accepted the message."""
+
+    provider_message_id: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryLater:
+    """A temporary failure: connection refused, timeout, SMTP 4xx, HTTP 429/5xx."""
+
+    code: str
+    reason: str
+    retry_after: float | None = None  # seconds, when the provider says
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A permanent failure: trying again cannot help (SMTP 5xx recipient rejected …)."""
+
+    code: str
+    reason: str
+
+
+DeliveryResult = Sent | RetryLater | Failed
