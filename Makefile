@@ -30,7 +30,7 @@ lint: $(STAMP)
 
 ## make bench: the benchmarks in bench/, each beside its peer or floor
 bench: $(STAMP)
-	@for script in bench/*.py; do echo "== $$script"; PYTHONPATH=src $(BIN)/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; PYTHONPATH=src $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

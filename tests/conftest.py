@@ -30,7 +30,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def container(database_url: str) -> Iterator[Container]:
-    container = build(Settings(database_url=database_url))
+    container = build(Settings(database_url=database_url, secret_key="test-secret"))
     migrate.upgrade(container.uows.engine)
     yield container
     container.close()

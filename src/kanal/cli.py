@@ -1,6 +1,7 @@
 """The ``kanal`` command: serve, migrate, tenants, API keys and the demo."""
 
 import json
+import logging
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ from rich.console import Console
 
 from kanal.api.app import create_app
 from kanal.bootstrap import Container, build
+from kanal.core import sms
 from kanal.core.errors import KanalError, Unauthorized
 from kanal.core.i18n import translate
 from kanal.services import demo
@@ -24,8 +26,10 @@ app = typer.Typer(
 )
 tenant_app = typer.Typer(help="Accounts (service staff only).", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys of a tenant.", no_args_is_help=True)
+sms_app = typer.Typer(help="SMS tools.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(sms_app, name="sms")
 
 console = Console()
 err = Console(stderr=True)
@@ -67,7 +71,21 @@ def serve(
     bind_host, bind_port = host or settings.host, port or settings.port
     base = f"http://{bind_host}:{bind_port}"
     console.print(f"kanal serving on [bold]{base}[/bold]  (API docs: {base}/docs)", highlight=False)
-    uvicorn.run(create_app(container), host=bind_host, port=bind_port, log_level=settings.log_level)
+    if settings.in_process_worker:
+        console.print("with an in-process worker (set KANAL_IN_PROCESS_WORKER=false to run none)")
+    if not settings.smtp_host:
+        console.print(f"no SMTP relay set: email goes to the dev outbox at {base}/dev/outbox")
+    app_ = create_app(container, run_worker=settings.in_process_worker)
+    uvicorn.run(app_, host=bind_host, port=bind_port, log_level=settings.log_level)
+
+
+@app.command()
+def worker() -> None:
+    """Run a delivery worker until SIGTERM (any number, on any host, one database URL)."""
+    from kanal.worker import run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    run_forever(_container())
 
 
 @tenant_app.command("create")
@@ -103,7 +121,7 @@ def apikey_create(
     container = _container()
     try:
         key = create_api_key(container.uows, tenant_id, name)
-    except Exception as exc:
+    except Exception as exc:  # an unknown tenant id is the usual cause
         err.print(
             f"[red]cannot create a key for tenant {tenant_id}[/red]: {exc.__class__.__name__}"
         )
@@ -149,6 +167,34 @@ def _print_demo(name: str, secret: str, container: Container) -> None:
     print(f"  API docs:     {base}/docs")
     print(f"  Demo API key: {secret}")
     print(f'  Try:          curl -H "Authorization: Bearer {secret}" {base}/v1/clients')
+
+
+@sms_app.command("info")
+def sms_info(
+    text: str,
+    transliterate: Annotated[bool, typer.Option(help="Send without Polish/Czech letters")] = False,
+    smart: Annotated[bool, typer.Option(help="Replace typographic lookalikes")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """How TEXT goes out as SMS: encoding, units, segments and each part."""
+    result = sms.analyze(text, transliterate=transliterate, smart=smart)
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    console.print(
+        f"[bold]{result.encoding}[/bold], {result.characters} characters, {result.units} units, "
+        f"[bold]{result.segments} SMS[/bold] ({result.per_segment} per SMS, "
+        f"{result.remaining} left in the last)",
+        highlight=False,
+    )
+    if result.non_gsm:
+        shown = " ".join(result.non_gsm)
+        console.print(f"Unicode because of: [yellow]{shown}[/yellow]", highlight=False)
+    for index, part in enumerate(result.parts, 1):
+        # Visible boundaries: each part between ⟦ ⟧, line breaks shown as ↵.
+        console.print(f"{index:>3} ⟦{part.replace(chr(10), '↵')}⟧", highlight=False, markup=False)
+    for suggestion in sms.suggest(text):
+        console.print(f"  tip: {suggestion.message}", highlight=False, markup=False)
 
 
 @app.command("version", hidden=True)

@@ -34,6 +34,32 @@ class Settings(BaseSettings):
     default_timezone: str = "Europe/Warsaw"
     db_echo: bool = False
 
+    # Email: the tenants' mailboxes live at <prefix>@mail_domain.
+    mail_domain: str = "mail.kanal.localhost"
+    # The service's own SMTP relay, used by tenants without their own. Unset: the dev
+    # outbox captures mail instead and shows it at /dev/outbox.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_auth: str = "PLAIN"
+    smtp_helo_name: str | None = None
+    smtp_validate_certs: bool = True
+    # Encrypts secrets at rest (tenant SMTP passwords). Unset: a key file under var/.
+    secret_key: str | None = None
+    secret_key_file: str = "var/secret.key"
+
+    # Workers
+    in_process_worker: bool = True  # `kanal serve` runs one worker in its own process
+    worker_batch: int = 200
+    worker_concurrency: int = 64
+    lease_seconds: float = 120.0
+    max_attempts: int = 8
+    retry_base_seconds: float = 5.0
+    retry_cap_seconds: float = 3600.0
+    poll_seconds: float = 1.0
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -25,13 +25,18 @@ RESOURCES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 }
 
 
-def _id_routes(client: TestClient) -> list[tuple[str, str]]:
-    """Every (method, path) of the published API that takes a record id."""
+def _id_routes(
+    client: TestClient, param: str = r"\{(?!external_id)\w+_id\}"
+) -> list[tuple[str, str]]:
+    """Every (method, path) of the published API that takes one of kanal's ids in its path.
+
+    Paths keyed by the host's external id are another tenant's namespace: tested below.
+    """
     paths = client.get("/openapi.json").json()["paths"]
     return [
         (method.upper(), path)
         for path, operations in paths.items()
-        if "{record_id}" in path
+        if re.search(param, path)
         for method in operations
     ]
 
@@ -55,23 +60,50 @@ def owned(api: Api) -> dict[str, dict[str, Any]]:
 
 
 def test_the_route_table_is_not_empty(client: TestClient) -> None:
-    paths = {path for _, path in _id_routes(client)}
+    paths = {path for _, path in _id_routes(client, r"\{record_id\}")}
     assert {p.split("/{")[0] for p in paths} == set(RESOURCES)
+
+
+def _messaging(api: Api, owned: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """A message, its thread and a webhook endpoint of the first tenant."""
+    client_id = owned["/v1/clients"]["id"]
+    owned["/v1/clients"] = api.patch(
+        f"/v1/clients/{client_id}", json={"portal_active": True}
+    ).json()
+    message = api.post(
+        "/v1/messages",
+        json={"recipient": {"client_id": client_id}, "channels": ["portal"], "text": "Hej"},
+    ).json()
+    hook = api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}).json()
+    return {
+        "client_id": client_id,
+        "context_id": owned["/v1/contexts"]["id"],
+        "message_id": message["id"],
+        "thread_id": message["thread_id"],
+        "endpoint_id": hook["id"],
+    }
 
 
 def test_every_id_route_is_404_for_another_tenant(
     client: TestClient, api: Api, other_api: Api, owned: dict[str, dict[str, Any]]
 ) -> None:
+    ids = _messaging(api, owned)
     checked = 0
     for method, path in _id_routes(client):
-        prefix = path.split("/{")[0]
-        url = path.replace("{record_id}", owned[prefix]["id"])
-        body = _body(path, method)
+        url = path
+        if "{record_id}" in path:
+            url = url.replace("{record_id}", owned[path.split("/{")[0]]["id"])
+            body = _body(path, method)
+        else:
+            body = None
+        for name, value in ids.items():
+            url = url.replace("{" + name + "}", value)
+        assert "{" not in url, f"{method} {path}: add its id to _messaging() in this test"
         response = other_api.request(method, url, **({"json": body} if body else {}))
         assert response.status_code == 404, f"{method} {path}: {response.status_code}"
         assert response.json()["error"]["code"] == "not_found"
         checked += 1
-    assert checked >= 12
+    assert checked >= 23
     # and nothing of the first tenant changed or vanished
     for prefix, record in owned.items():
         assert api.get(f"{prefix}/{record['id']}").json() == record

@@ -13,6 +13,7 @@ from kanal.core.i18n import LOCALES
 from kanal.core.ids import new_id
 from kanal.core.phones import is_known_region
 from kanal.services.common import Schema, TenantInfo, View, raise_if
+from kanal.services.mailboxes import add_initial_mailbox
 from kanal.store.models import ApiKey, Branch, Tenant
 from kanal.store.orm import utcnow
 from kanal.store.uow import UnitOfWork, UnitOfWorkFactory
@@ -93,6 +94,7 @@ def create_tenant(uows: UnitOfWorkFactory, data: TenantIn) -> TenantView:
         uow.session.add(tenant)
         uow.flush()  # the tenant row first: branches refer to it
         uow.session.add(Branch(tenant_id=tenant.id, trade_name=data.name, is_main=True))
+        add_initial_mailbox(uow.session, tenant.id)
         uow.commit()
         return TenantView.model_validate(tenant)
 

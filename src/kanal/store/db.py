@@ -1,9 +1,10 @@
 """Engines for SQLite (embedded default) and PostgreSQL (many workers)."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 
@@ -35,3 +36,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+OUTBOX_CHANNEL = "kanal_outbox"
+
+
+def notify_outbox(session: Any) -> None:
+    """Wake PostgreSQL workers when this transaction commits (NOTIFY is transactional)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+
+
+async def listen_for_outbox(url: str, wake: Callable[[], None]) -> None:
+    """Call ``wake`` on every NOTIFY; returns at once on databases without it."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "postgresql":
+        return
+    import psycopg
+
+    conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as connection:
+        await connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
+        async for _ in connection.notifies():
+            wake()

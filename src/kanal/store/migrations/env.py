@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from kanal.store import models  # noqa: F401 - registers the tables on Base.metadata
+from kanal.store import messaging, models  # noqa: F401 - registers the tables
 from kanal.store.orm import Base
 
 connection = context.config.attributes["connection"]

@@ -1,0 +1,323 @@
+"""Compose: one message to one recipient on several channels, in ONE transaction.
+
+Eligibility is checked for every chosen channel first; then the message, its thread
+and one delivery row per channel (the outbox) are written together, so there is no
+moment where a message exists without its deliveries or the other way round.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+import secrets
+import uuid
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kanal.core import eligibility
+from kanal.core.eligibility import Allowed, Facts, Recipient, Refused
+from kanal.core.emails import normalise_email
+from kanal.core.errors import Problem, ValidationFailed, invalid
+from kanal.core.i18n import translate
+from kanal.core.ids import new_id
+from kanal.core.phones import parse_phone
+from kanal.core.vocab import Channel, ContextKind, DeliveryStatus, Direction
+from kanal.services.common import Schema, TenantInfo, get_or_404
+from kanal.services.messages import MessageView, message_view
+from kanal.services.recipients import RecipientIn, recipient_facts
+from kanal.store.db import notify_outbox
+from kanal.store.messaging import Delivery, DeliveryEvent, Message, MessageAttachment, Thread
+from kanal.store.models import Context, Employee
+from kanal.store.orm import utcnow
+from kanal.store.uow import UnitOfWork
+
+MAX_ATTACHMENTS_BYTES = 10 * 1024 * 1024
+
+
+class ContextRef(Schema):
+    kind: ContextKind
+    external_id: str = Field(min_length=1, max_length=100)
+
+
+class AttachmentIn(Schema):
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(default="application/pdf", max_length=100)
+    content_base64: str
+
+
+class Overrides(Schema):
+    """Send to another address or number than the client card's, this time only (seed 003)."""
+
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class SendRequest(Schema):
+    recipient: RecipientIn
+    channels: list[Channel] = Field(min_length=1, max_length=7)
+    text: str = Field(min_length=1, max_length=100_000)
+    subject: str | None = Field(default=None, max_length=500)
+    html: str | None = Field(default=None, max_length=500_000)
+    context_id: uuid.UUID | None = None
+    context: ContextRef | None = None
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=10)
+    overrides: Overrides | None = None
+    skip_unavailable: bool = False
+    marketing: bool = False
+    automatic: bool = False
+    author_employee_id: uuid.UUID | None = None
+
+
+def request_hash(request: SendRequest) -> str:
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _context(session: Session, request: SendRequest) -> Context | None:
+    if request.context_id is not None:
+        context = session.scalars(select(Context).where(Context.id == request.context_id)).first()
+        if context is None:
+            raise invalid("context_unknown", "context_id")
+        return context
+    if request.context is not None:
+        context = session.scalars(
+            select(Context).where(
+                Context.kind == request.context.kind,
+                Context.external_id == request.context.external_id,
+            )
+        ).first()
+        if context is None:
+            raise invalid("context_unknown", "context")
+        return context
+    return None
+
+
+def _attachments(request: SendRequest) -> list[tuple[AttachmentIn, bytes]]:
+    decoded, total = [], 0
+    for index, item in enumerate(request.attachments):
+        try:
+            data = base64.b64decode(item.content_base64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise invalid("attachment_invalid", f"attachments[{index}].content_base64") from exc
+        total += len(data)
+        decoded.append((item, data))
+    if total > MAX_ATTACHMENTS_BYTES:
+        raise invalid("attachments_too_large", "attachments", max_mb=MAX_ATTACHMENTS_BYTES >> 20)
+    return decoded
+
+
+def _apply_overrides(tenant: TenantInfo, recipient: Recipient, request: SendRequest) -> Recipient:
+    overrides = request.overrides
+    if overrides is None:
+        return recipient
+    emails, phones = recipient.emails, recipient.phones
+    if overrides.email:
+        address = normalise_email(overrides.email, "overrides.email")
+        blocked = next((e.blocked_reason for e in emails if e.address == address), None)
+        emails = (eligibility.EmailFacts(address, blocked),)
+    if overrides.phone:
+        phone = parse_phone(overrides.phone, tenant.phone_region, "overrides.phone")
+        phones = (eligibility.PhoneFacts(phone.e164, phone.sms_capable),)
+    return Recipient(
+        emails=emails,
+        phones=phones,
+        email_allowed=recipient.email_allowed,
+        sms_info_allowed=recipient.sms_info_allowed,
+        portal_active=recipient.portal_active,
+        marketing_consent=recipient.marketing_consent,
+        is_client=recipient.is_client,
+    )
+
+
+def _verdicts(
+    tenant: TenantInfo, session: Session, request: SendRequest
+) -> tuple[Recipient, list[Allowed], list[Refused]]:
+    recipient = _apply_overrides(
+        tenant, recipient_facts(session, tenant, request.recipient), request
+    )
+    verdicts = eligibility.check_all(
+        [str(c) for c in request.channels], recipient, Facts(marketing=request.marketing)
+    )
+    refused = [v for v in verdicts if isinstance(v, Refused)]
+    allowed = [v for v in verdicts if isinstance(v, Allowed)]
+    if refused and (not request.skip_unavailable or not allowed):
+        raise ValidationFailed(
+            Problem(r.code, f"channels.{r.channel}", {"channel": r.channel, **r.params})
+            for r in refused
+        )
+    return recipient, allowed, refused
+
+
+def _thread(
+    session: Session, tenant: TenantInfo, client_id: uuid.UUID | None, context: Context | None,
+    subject: str | None,
+) -> Thread:  # fmt: skip
+    """The thread of (client, context): one per order, whoever started it (seed 001)."""
+    if client_id is not None or context is not None:
+        stmt = select(Thread).where(
+            Thread.client_id.is_(None) if client_id is None else Thread.client_id == client_id,
+            Thread.context_id.is_(None) if context is None else Thread.context_id == context.id,
+        )
+        found = session.scalars(stmt.order_by(Thread.created_at).limit(1)).first()
+        if found is not None:
+            return found
+    if subject is None and context is not None and context.number:
+        subject = context.number
+    thread = Thread(
+        tenant_id=tenant.id,
+        client_id=client_id,
+        context_id=context.id if context else None,
+        subject=subject,
+        reply_token=secrets.token_hex(8),
+    )
+    session.add(thread)
+    session.flush()
+    return thread
+
+
+def _threading_headers(session: Session, thread: Thread) -> tuple[str | None, str | None]:
+    """In-Reply-To and References of a follow-up: the thread's latest email."""
+    parent = session.scalars(
+        select(Message)
+        .where(Message.thread_id == thread.id, Message.email_message_id.is_not(None))
+        .order_by(Message.created_at.desc())
+        .limit(1)
+    ).first()
+    if parent is None or parent.email_message_id is None:
+        return None, None
+    references = (parent.email_references or "").split()
+    references = [*references, parent.email_message_id][-20:]
+    return parent.email_message_id, " ".join(references)
+
+
+def _queue(session: Session, tenant: TenantInfo, message: Message, channel: str, to: str,
+           purpose: str = "message") -> None:  # fmt: skip
+    now = utcnow()
+    delivery = Delivery(
+        tenant_id=tenant.id,
+        message_id=message.id,
+        channel=channel,
+        recipient=to,
+        purpose=purpose,
+        status=DeliveryStatus.QUEUED,
+        next_attempt_at=now,
+    )
+    session.add(delivery)
+    session.flush()
+    session.add(
+        DeliveryEvent(tenant_id=tenant.id, delivery_id=delivery.id, status=DeliveryStatus.QUEUED)
+    )
+
+
+def _existing(session: Session, key: str, digest: str) -> Message | None:
+    found = session.scalars(select(Message).where(Message.idempotency_key == key)).first()
+    if found is not None and found.request_hash != digest:
+        raise invalid("idempotency_key_reused", "Idempotency-Key")
+    return found
+
+
+def send_message(
+    uow: UnitOfWork,
+    tenant: TenantInfo,
+    request: SendRequest,
+    mail_domain: str,
+    idempotency_key: str | None = None,
+) -> tuple[MessageView, bool]:
+    """Check, then record the message and its deliveries; workers deliver after commit.
+
+    Returns the message and whether it is new (False: an Idempotency-Key replay).
+    """
+    digest = request_hash(request)
+    with uow:
+        session = uow.session
+        if idempotency_key and (same := _existing(session, idempotency_key, digest)):
+            return message_view(session, same), False
+        recipient, allowed, skipped = _verdicts(tenant, session, request)
+        context = _context(session, request)
+        files = _attachments(request)
+        if request.author_employee_id is not None:
+            get_or_404(session, Employee, request.author_employee_id, "employee")
+        client_id = request.recipient.client_id
+        thread = _thread(session, tenant, client_id, context, request.subject)
+        in_reply_to, references = _threading_headers(session, thread)
+        try:
+            message = Message(
+                tenant_id=tenant.id,
+                thread_id=thread.id,
+                direction=Direction.OUTBOUND,
+                author_employee_id=request.author_employee_id,
+                subject=request.subject or thread.subject,
+                body_text=request.text,
+                body_html=request.html,
+                automatic=request.automatic,
+                marketing=request.marketing,
+                idempotency_key=idempotency_key,
+                request_hash=digest,
+                meta=_recipient_meta(request, tenant, skipped),
+            )
+            message.id = new_id()
+            message.email_message_id = f"<{message.id}@{mail_domain}>"
+            message.email_in_reply_to, message.email_references = in_reply_to, references
+            message.attachments = [
+                MessageAttachment(
+                    tenant_id=tenant.id,
+                    filename=item.filename,
+                    content_type=item.content_type,
+                    size=len(data),
+                    data=data,
+                )
+                for item, data in files
+            ]
+            session.add(message)
+            session.flush()
+            for verdict in allowed:
+                _queue(session, tenant, message, verdict.channel, verdict.address)
+            _portal_notice(session, tenant, message, recipient, allowed)
+            thread.last_message_at = utcnow()
+            notify_outbox(session)
+            uow.commit()
+        except IntegrityError:
+            # A concurrent request with the same Idempotency-Key won: answer with its message.
+            uow.rollback()
+            if idempotency_key and (same := _existing(session, idempotency_key, digest)):
+                return message_view(session, same), False
+            raise
+        return message_view(session, message), True
+
+
+def _portal_notice(
+    session: Session, tenant: TenantInfo, message: Message, recipient: Recipient,
+    allowed: list[Allowed],
+) -> None:  # fmt: skip
+    """A portal message is announced on another channel the client can receive (seed 001)."""
+    channels = {v.channel for v in allowed}
+    if Channel.PORTAL not in channels or Channel.EMAIL in channels:
+        return
+    notice = eligibility.check(Channel.EMAIL, recipient, Facts())
+    if isinstance(notice, Allowed):
+        _queue(session, tenant, message, Channel.EMAIL, notice.address, purpose="portal_notice")
+
+
+def _recipient_meta(
+    request: SendRequest, tenant: TenantInfo, skipped: list[Refused]
+) -> dict[str, Any]:
+    recipient = request.recipient
+    meta: dict[str, Any] = {}
+    if skipped:  # skip_unavailable: say which channels were left out, and why
+        meta["skipped"] = [
+            {
+                "channel": r.channel,
+                "code": r.code,
+                "message": translate(r.code, tenant.locale, {"channel": r.channel, **r.params}),
+            }
+            for r in skipped
+        ]
+    if recipient.employee_id:
+        meta["employee_id"] = str(recipient.employee_id)
+    if recipient.name:
+        meta["recipient_name"] = recipient.name
+    return meta

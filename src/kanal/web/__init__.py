@@ -1,0 +1,1 @@
+"""Web pages (Jinja2): for now the dev outbox."""
