@@ -122,7 +122,7 @@ def kanal_run(
     """(messages/s end to end, compose-only messages/s)."""
     with database(kind) as url:
         container, tenant, client = _setup(url)
-        env = kanal_env(url, port, KANAL_WORKER_BATCH="200", KANAL_WORKER_CONCURRENCY="8")
+        env = kanal_env(url, port)
         base = received.value  # type: ignore[attr-defined]
         procs: list[subprocess.Popen[bytes]] = []
 

@@ -190,7 +190,9 @@ class Worker:
         duplicates a killed worker can cause. Results that finish together are
         committed together (group commit), so the database keeps up with the sends.
         """
-        work = await asyncio.to_thread(self._claim_and_prepare)
+        return await self._deliver(await asyncio.to_thread(self._claim_and_prepare))
+
+    async def _deliver(self, work: list[prepare.Work]) -> int:
         if not work:
             return 0
         slots = asyncio.Semaphore(self.settings.worker_concurrency)
@@ -220,10 +222,16 @@ class Worker:
         listener = asyncio.create_task(self._listen())
         hooks = asyncio.create_task(self._webhook_loop())
         log.info("worker %s started", self.worker_id)
+        # The next batch is claimed and rendered while this one is being sent.
+        next_batch: asyncio.Task[list[prepare.Work]] | None = None
         try:
             while not self.stopping.is_set():
                 try:
-                    handled = await self.run_once()
+                    pending, next_batch = next_batch, None
+                    work = await (pending or asyncio.to_thread(self._claim_and_prepare))
+                    if work:
+                        next_batch = asyncio.create_task(asyncio.to_thread(self._claim_and_prepare))
+                    handled = await self._deliver(work)
                 except Exception:  # keep the loop alive; leases protect the rows
                     log.exception("worker batch failed")
                     handled = 0
@@ -239,6 +247,9 @@ class Worker:
                     for task in (stop, wake):
                         task.cancel()
         finally:
+            if next_batch is not None:  # claimed but never started: give it back
+                prefetched = await next_batch
+                await asyncio.to_thread(self._record, [], [w.claimed for w in prefetched])
             listener.cancel()
             await asyncio.gather(hooks, return_exceptions=True)
             await self.webhook_channel.aclose()

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from kanal import __version__
 from kanal.api import errors, ops
+from kanal.api.deps import KeyCache
 from kanal.api.routes import directory, messaging, settings, sms, tenant
 from kanal.bootstrap import Container
 from kanal.web import dev_outbox
@@ -40,6 +41,7 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.container = container
+    app.state.key_cache = KeyCache()
     errors.install(app)
     app.include_router(ops.router)
     app.include_router(tenant.router)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kanal.services.common import Page, get_or_404, paginate
-from kanal.store.messaging import Delivery, DeliveryEvent, Message, Thread
+from kanal.store.messaging import Delivery, DeliveryEvent, Message, MessageAttachment, Thread
 from kanal.store.models import Context
 from kanal.store.uow import UnitOfWork
 
@@ -78,11 +78,14 @@ class ThreadView(BaseModel):
     messages: list[MessageView]
 
 
-def _views(session: Session, thread: Thread, messages: list[Message]) -> list[MessageView]:
-    ids = [m.id for m in messages]
+def _load(
+    session: Session, messages: list[Message]
+) -> tuple[dict[uuid.UUID, list[Delivery]], dict[uuid.UUID, list[DeliveryEvent]]]:
     deliveries: dict[uuid.UUID, list[Delivery]] = defaultdict(list)
     for d in session.scalars(
-        select(Delivery).where(Delivery.message_id.in_(ids)).order_by(Delivery.created_at)
+        select(Delivery)
+        .where(Delivery.message_id.in_([m.id for m in messages]))
+        .order_by(Delivery.created_at, Delivery.id)
     ):
         deliveries[d.message_id].append(d)
     events: dict[uuid.UUID, list[DeliveryEvent]] = defaultdict(list)
@@ -93,55 +96,75 @@ def _views(session: Session, thread: Thread, messages: list[Message]) -> list[Me
         .order_by(DeliveryEvent.created_at, DeliveryEvent.id)
     ):
         events[e.delivery_id].append(e)
-    return [
-        MessageView(
-            id=m.id,
-            thread_id=m.thread_id,
-            client_id=thread.client_id,
-            context_id=thread.context_id,
-            direction=m.direction,
-            subject=m.subject,
-            text=m.body_text,
-            html=m.body_html,
-            automatic=m.automatic,
-            marketing=m.marketing,
-            email_message_id=m.email_message_id,
-            attachments=[
-                AttachmentView(filename=a.filename, content_type=a.content_type, size=a.size)
-                for a in m.attachments
-            ],
-            deliveries=[
-                DeliveryView(
-                    id=d.id,
-                    channel=d.channel,
-                    recipient=d.recipient,
-                    purpose=d.purpose,
-                    status=d.status,
-                    attempts=d.attempts,
-                    next_attempt_at=d.next_attempt_at,
-                    provider_message_id=d.provider_message_id,
-                    error_code=d.error_code,
-                    error_message=d.error_message,
-                    sent_at=d.sent_at,
-                    final_at=d.final_at,
-                    history=[
-                        DeliveryEventView(
-                            status=e.status,
-                            at=e.created_at,
-                            attempt=e.attempt,
-                            code=e.code,
-                            reason=e.reason,
-                        )
-                        for e in events[d.id]
-                    ],
-                )
-                for d in deliveries[m.id]
-            ],
-            skipped=[SkippedChannel(**item) for item in m.meta.get("skipped", [])],
-            created_at=m.created_at,
-        )
-        for m in messages
-    ]
+    return deliveries, events
+
+
+def _delivery_view(d: Delivery, events: list[DeliveryEvent]) -> DeliveryView:
+    return DeliveryView(
+        id=d.id,
+        channel=d.channel,
+        recipient=d.recipient,
+        purpose=d.purpose,
+        status=d.status,
+        attempts=d.attempts,
+        next_attempt_at=d.next_attempt_at,
+        provider_message_id=d.provider_message_id,
+        error_code=d.error_code,
+        error_message=d.error_message,
+        sent_at=d.sent_at,
+        final_at=d.final_at,
+        history=[
+            DeliveryEventView(
+                status=e.status, at=e.created_at, attempt=e.attempt, code=e.code, reason=e.reason
+            )
+            for e in events
+        ],
+    )
+
+
+def _message_view(
+    thread: Thread,
+    m: Message,
+    deliveries: list[Delivery],
+    events: dict[uuid.UUID, list[DeliveryEvent]],
+    attachments: list[MessageAttachment] | None = None,
+) -> MessageView:
+    return MessageView(
+        id=m.id,
+        thread_id=m.thread_id,
+        client_id=thread.client_id,
+        context_id=thread.context_id,
+        direction=m.direction,
+        subject=m.subject,
+        text=m.body_text,
+        html=m.body_html,
+        automatic=m.automatic,
+        marketing=m.marketing,
+        email_message_id=m.email_message_id,
+        attachments=[
+            AttachmentView(filename=a.filename, content_type=a.content_type, size=a.size)
+            for a in (m.attachments if attachments is None else attachments)
+        ],
+        deliveries=[_delivery_view(d, events.get(d.id, [])) for d in deliveries],
+        skipped=[SkippedChannel(**item) for item in m.meta.get("skipped", [])],
+        created_at=m.created_at,
+    )
+
+
+def _views(session: Session, thread: Thread, messages: list[Message]) -> list[MessageView]:
+    deliveries, events = _load(session, messages)
+    return [_message_view(thread, m, deliveries[m.id], events) for m in messages]
+
+
+def new_message_view(
+    thread: Thread,
+    message: Message,
+    attachments: list[MessageAttachment],
+    queued: list[tuple[Delivery, DeliveryEvent]],
+) -> MessageView:
+    """The view of a message just written, from the rows in hand (no query)."""
+    events = {d.id: [e] for d, e in queued}
+    return _message_view(thread, message, [d for d, _ in queued], events, attachments)
 
 
 def message_view(session: Session, message: Message) -> MessageView:

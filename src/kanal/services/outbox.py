@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from kanal.channels.base import DeliveryResult, Failed, RetryLater, Sent
+from kanal.channels.base import DeliveryResult, RetryLater, Sent
 from kanal.core.backoff import retry_delay
+from kanal.core.ids import new_id
 from kanal.core.vocab import DeliveryStatus
-from kanal.services.webhooks import queue_status_event
+from kanal.services.webhooks import active_endpoints, queue_status_event
 from kanal.store.messaging import CapturedMail, Delivery, DeliveryEvent, PortalMessage
 from kanal.store.models import Tenant
 from kanal.store.orm import utcnow
@@ -144,87 +145,141 @@ def release(session: Session, worker_id: str, claimed: Sequence[Claimed]) -> Non
 def record(
     session: Session, worker_id: str, outcomes: Sequence[Outcome], policy: RetryPolicy
 ) -> list[tuple[Outcome, str]]:
-    """Write every outcome; return (outcome, new status) for those this worker still held."""
+    """Write every outcome; return (outcome, new status) for those this worker still held.
+
+    Written with bulk statements (one UPDATE and one INSERT for the whole group): the
+    per-row cost of the ORM would otherwise be most of a worker's time.
+    """
     if not outcomes:
         return []
-    rows = {
-        d.id: d
-        for d in session.scalars(
-            select(Delivery).where(Delivery.id.in_([o.claimed.delivery_id for o in outcomes]))
+    # Fencing: a late result of an attempt whose lease was reclaimed is not ours to write.
+    held = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Delivery.id,
+                Delivery.tenant_id,
+                Delivery.message_id,
+                Delivery.channel,
+                Delivery.recipient,
+                Delivery.attempts,
+            ).where(
+                Delivery.id.in_([o.claimed.delivery_id for o in outcomes]),
+                Delivery.status == DeliveryStatus.SENDING,
+                Delivery.claimed_by == worker_id,
+            )
         )
     }
     now = utcnow()
+    endpoints = active_endpoints(session, {o.claimed.tenant_id for o in outcomes})
+    updates: list[dict[str, object]] = []
+    events: list[dict[str, object]] = []
     written = []
     for outcome in outcomes:
-        row = rows.get(outcome.claimed.delivery_id)
-        # Fencing: a late result of an attempt whose lease was reclaimed is not ours to write.
-        if (
-            row is None
-            or row.status != DeliveryStatus.SENDING
-            or row.attempts != outcome.claimed.attempt
-            or row.claimed_by != worker_id
-        ):
+        row = held.get(outcome.claimed.delivery_id)
+        if row is None or row.attempts != outcome.claimed.attempt:
             continue
-        status = _apply(session, row, outcome, policy, now)
-        written.append((outcome, status))
+        values, code, reason = _outcome_values(outcome, row.attempts, policy, now)
+        updates.append({"id": row.id, **values})
+        events.append(
+            {
+                "id": new_id(),
+                "tenant_id": row.tenant_id,
+                "delivery_id": row.id,
+                "status": values["status"],
+                "attempt": row.attempts,
+                "code": code,
+                "reason": reason,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        _store_locally(session, outcome, row.tenant_id, row.id)
+        if values["status"] != DeliveryStatus.QUEUED:
+            queue_status_event(
+                session,
+                endpoints.get(row.tenant_id, []),
+                tenant_id=row.tenant_id,
+                delivery_id=row.id,
+                message_id=row.message_id,
+                channel=row.channel,
+                recipient=row.recipient,
+                status=str(values["status"]),
+                error_code=values.get("error_code"),  # type: ignore[arg-type]
+            )
+        written.append((outcome, str(values["status"])))
+    if updates:
+        for group in _by_keys(updates):
+            session.execute(update(Delivery), group)
+        session.execute(insert(DeliveryEvent), events)
     return written
 
 
-def _apply(
-    session: Session, row: Delivery, outcome: Outcome, policy: RetryPolicy, now: datetime
-) -> str:
+def _by_keys(rows: list[dict[str, object]]) -> list[list[dict[str, object]]]:
+    """Rows with the same columns, together: each group is one executemany."""
+    groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return list(groups.values())
+
+
+def _outcome_values(
+    outcome: Outcome, attempts: int, policy: RetryPolicy, now: datetime
+) -> tuple[dict[str, object], str | None, str | None]:
+    """The delivery's new column values, and the event's code and reason."""
     result = outcome.result
-    row.lease_until = None
-    code = reason = None
+    values: dict[str, object] = {"lease_until": None, "updated_at": now}
     if isinstance(result, Sent):
         local = outcome.capture is not None or outcome.portal_client_id is not None
         # Stored locally (portal inbox, dev outbox) means it has arrived.
-        row.status = DeliveryStatus.DELIVERED if local else DeliveryStatus.SENT
-        row.provider_message_id = result.provider_message_id
-        row.sent_at = now
-        row.final_at = now if local else None
-        row.error_code = row.error_message = None
-        reason = result.detail
-        if outcome.capture is not None:
-            outcome.capture.delivery_id = row.id
-            session.add(outcome.capture)
-        if outcome.portal_client_id is not None and outcome.message_id is not None:
-            session.add(
-                PortalMessage(
-                    tenant_id=row.tenant_id,
-                    client_id=outcome.portal_client_id,
-                    message_id=outcome.message_id,
-                )
-            )
-    elif isinstance(result, RetryLater) and row.attempts < policy.max_attempts:
-        row.status = DeliveryStatus.QUEUED
+        values |= {
+            "status": DeliveryStatus.DELIVERED if local else DeliveryStatus.SENT,
+            "provider_message_id": result.provider_message_id,
+            "sent_at": now,
+            "final_at": now if local else None,
+            "error_code": None,
+            "error_message": None,
+        }
+        return values, None, result.detail
+    if isinstance(result, RetryLater) and attempts < policy.max_attempts:
         delay = result.retry_after or retry_delay(
-            row.attempts, base=policy.base_seconds, cap=policy.cap_seconds
+            attempts, base=policy.base_seconds, cap=policy.cap_seconds
         )
-        row.next_attempt_at = now + timedelta(seconds=delay)
-        row.error_code, row.error_message = result.code, result.reason
-        code, reason = result.code, result.reason
-    else:
-        assert isinstance(result, Failed | RetryLater)
-        row.status = DeliveryStatus.FAILED
-        row.final_at = now
-        exhausted = isinstance(result, RetryLater)
-        row.error_code = ("retries_exhausted:" if exhausted else "") + result.code
-        row.error_message = result.reason
-        code, reason = row.error_code, result.reason
-    session.add(
-        DeliveryEvent(
-            tenant_id=row.tenant_id,
-            delivery_id=row.id,
-            status=row.status,
-            attempt=row.attempts,
-            code=code,
-            reason=reason,
+        values |= {
+            "status": DeliveryStatus.QUEUED,
+            "next_attempt_at": now + timedelta(seconds=delay),
+            "error_code": result.code,
+            "error_message": result.reason,
+        }
+        return values, result.code, result.reason
+    exhausted = isinstance(result, RetryLater)
+    code = ("retries_exhausted:" if exhausted else "") + result.code
+    values |= {
+        "status": DeliveryStatus.FAILED,
+        "final_at": now,
+        "error_code": code,
+        "error_message": result.reason,
+    }
+    return values, code, result.reason
+
+
+def _store_locally(
+    session: Session, outcome: Outcome, tenant_id: uuid.UUID, delivery_id: uuid.UUID
+) -> None:
+    """The dev outbox and the portal inbox are rows, written with the result."""
+    if not isinstance(outcome.result, Sent):
+        return
+    if outcome.capture is not None:
+        outcome.capture.delivery_id = delivery_id
+        session.add(outcome.capture)
+    if outcome.portal_client_id is not None and outcome.message_id is not None:
+        session.add(
+            PortalMessage(
+                tenant_id=tenant_id,
+                client_id=outcome.portal_client_id,
+                message_id=outcome.message_id,
+            )
         )
-    )
-    if row.status != DeliveryStatus.QUEUED:
-        queue_status_event(session, row)
-    return row.status
 
 
 def queue_stats(uows: UnitOfWorkFactory) -> dict[str, float]:

@@ -4,11 +4,13 @@ import uuid
 from typing import Self
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
 from kanal.core import eligibility
 from kanal.core.eligibility import Allowed, EmailFacts, Facts, PhoneFacts, Recipient
 from kanal.core.emails import normalise_email
+from kanal.core.errors import NotFound
 from kanal.core.i18n import translate
 from kanal.core.phones import Phone, parse_phone
 from kanal.core.vocab import Channel
@@ -60,7 +62,18 @@ def _contact_facts(tenant: TenantInfo, email: str | None, phone: str | None) -> 
 
 def recipient_facts(session: Session, tenant: TenantInfo, recipient: RecipientIn) -> Recipient:
     if recipient.client_id is not None:
-        return client_facts(get_or_404(session, Client, recipient.client_id, "client"))
+        client = (
+            session.scalars(
+                select(Client)
+                .where(Client.id == recipient.client_id)
+                .options(joinedload(Client.phones), joinedload(Client.emails))
+            )
+            .unique()
+            .one_or_none()
+        )  # one query, not three
+        if client is None:
+            raise NotFound(resource="client")
+        return client_facts(client)
     if recipient.employee_id is not None:
         employee = get_or_404(session, Employee, recipient.employee_id, "employee")
         return _contact_facts(tenant, employee.email, employee.phone)

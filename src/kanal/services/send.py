@@ -27,8 +27,9 @@ from kanal.core.ids import new_id
 from kanal.core.phones import parse_phone
 from kanal.core.vocab import Channel, ContextKind, DeliveryStatus, Direction
 from kanal.services.common import Schema, TenantInfo, get_or_404
-from kanal.services.messages import MessageView, message_view
+from kanal.services.messages import MessageView, message_view, new_message_view
 from kanal.services.recipients import RecipientIn, recipient_facts
+from kanal.store.bulk import insert_rows
 from kanal.store.db import notify_outbox
 from kanal.store.messaging import Delivery, DeliveryEvent, Message, MessageAttachment, Thread
 from kanal.store.models import Context, Employee
@@ -155,7 +156,7 @@ def _verdicts(
 def _thread(
     session: Session, tenant: TenantInfo, client_id: uuid.UUID | None, context: Context | None,
     subject: str | None,
-) -> Thread:  # fmt: skip
+) -> tuple[Thread, bool]:  # fmt: skip
     """The thread of (client, context): one per order, whoever started it (seed 001)."""
     if client_id is not None or context is not None:
         stmt = select(Thread).where(
@@ -164,40 +165,39 @@ def _thread(
         )
         found = session.scalars(stmt.order_by(Thread.created_at).limit(1)).first()
         if found is not None:
-            return found
+            return found, False
     if subject is None and context is not None and context.number:
         subject = context.number
     thread = Thread(
+        id=new_id(),
         tenant_id=tenant.id,
         client_id=client_id,
         context_id=context.id if context else None,
         subject=subject,
         reply_token=secrets.token_hex(8),
     )
-    session.add(thread)
-    session.flush()
-    return thread
+    return thread, True  # new: written with the message (see send_message)
 
 
 def _threading_headers(session: Session, thread: Thread) -> tuple[str | None, str | None]:
     """In-Reply-To and References of a follow-up: the thread's latest email."""
-    parent = session.scalars(
-        select(Message)
+    parent = session.execute(
+        select(Message.email_message_id, Message.email_references)
         .where(Message.thread_id == thread.id, Message.email_message_id.is_not(None))
         .order_by(Message.created_at.desc())
         .limit(1)
     ).first()
     if parent is None or parent.email_message_id is None:
         return None, None
-    references = (parent.email_references or "").split()
-    references = [*references, parent.email_message_id][-20:]
+    references = [*(parent.email_references or "").split(), parent.email_message_id][-20:]
     return parent.email_message_id, " ".join(references)
 
 
-def _queue(session: Session, tenant: TenantInfo, message: Message, channel: str, to: str,
-           purpose: str = "message") -> None:  # fmt: skip
+def _queue(tenant: TenantInfo, message: Message, channel: str, to: str,
+           purpose: str = "message") -> tuple[Delivery, DeliveryEvent]:  # fmt: skip
     now = utcnow()
     delivery = Delivery(
+        id=new_id(),
         tenant_id=tenant.id,
         message_id=message.id,
         channel=channel,
@@ -206,11 +206,15 @@ def _queue(session: Session, tenant: TenantInfo, message: Message, channel: str,
         status=DeliveryStatus.QUEUED,
         next_attempt_at=now,
     )
-    session.add(delivery)
-    session.flush()
-    session.add(
-        DeliveryEvent(tenant_id=tenant.id, delivery_id=delivery.id, status=DeliveryStatus.QUEUED)
+    event = DeliveryEvent(
+        id=new_id(),
+        tenant_id=tenant.id,
+        delivery_id=delivery.id,
+        status=DeliveryStatus.QUEUED,
+        attempt=0,
+        created_at=now,
     )
+    return delivery, event
 
 
 def _existing(session: Session, key: str, digest: str) -> Message | None:
@@ -242,64 +246,80 @@ def send_message(
         if request.author_employee_id is not None:
             get_or_404(session, Employee, request.author_employee_id, "employee")
         client_id = request.recipient.client_id
-        thread = _thread(session, tenant, client_id, context, request.subject)
-        in_reply_to, references = _threading_headers(session, thread)
-        try:
-            message = Message(
+        thread, new_thread = _thread(session, tenant, client_id, context, request.subject)
+        in_reply_to, references = (
+            (None, None) if new_thread else _threading_headers(session, thread)
+        )
+        message_id = new_id()
+        message = Message(
+            id=message_id,
+            tenant_id=tenant.id,
+            thread_id=thread.id,
+            direction=Direction.OUTBOUND,
+            author_employee_id=request.author_employee_id,
+            subject=request.subject or thread.subject,
+            body_text=request.text,
+            body_html=request.html,
+            automatic=request.automatic,
+            marketing=request.marketing,
+            idempotency_key=idempotency_key,
+            request_hash=digest,
+            meta=_recipient_meta(request, tenant, skipped),
+            email_message_id=f"<{message_id}@{mail_domain}>",
+            email_in_reply_to=in_reply_to,
+            email_references=references,
+            created_at=utcnow(),
+        )
+        attachments = [
+            MessageAttachment(
+                id=new_id(),
                 tenant_id=tenant.id,
-                thread_id=thread.id,
-                direction=Direction.OUTBOUND,
-                author_employee_id=request.author_employee_id,
-                subject=request.subject or thread.subject,
-                body_text=request.text,
-                body_html=request.html,
-                automatic=request.automatic,
-                marketing=request.marketing,
-                idempotency_key=idempotency_key,
-                request_hash=digest,
-                meta=_recipient_meta(request, tenant, skipped),
+                message_id=message_id,
+                filename=item.filename,
+                content_type=item.content_type,
+                size=len(data),
+                data=data,
             )
-            message.id = new_id()
-            message.email_message_id = f"<{message.id}@{mail_domain}>"
-            message.email_in_reply_to, message.email_references = in_reply_to, references
-            message.attachments = [
-                MessageAttachment(
-                    tenant_id=tenant.id,
-                    filename=item.filename,
-                    content_type=item.content_type,
-                    size=len(data),
-                    data=data,
-                )
-                for item, data in files
-            ]
-            session.add(message)
-            session.flush()
-            for verdict in allowed:
-                _queue(session, tenant, message, verdict.channel, verdict.address)
-            _portal_notice(session, tenant, message, recipient, allowed)
-            thread.last_message_at = utcnow()
+            for item, data in files
+        ]
+        queued = [_queue(tenant, message, v.channel, v.address) for v in allowed]
+        queued += _portal_notice(tenant, message, recipient, allowed)
+        thread.last_message_at = message.created_at
+        try:
+            if not new_thread:
+                session.flush()  # the thread's new last_message_at
+            insert_rows(
+                session,
+                [
+                    *([thread] if new_thread else []),
+                    message,
+                    *attachments,
+                    *(delivery for delivery, _ in queued),
+                    *(event for _, event in queued),
+                ],
+            )
             notify_outbox(session)
-            uow.commit()
+            uow.commit()  # one transaction: thread, message, deliveries, their first events
         except IntegrityError:
             # A concurrent request with the same Idempotency-Key won: answer with its message.
             uow.rollback()
             if idempotency_key and (same := _existing(session, idempotency_key, digest)):
                 return message_view(session, same), False
             raise
-        return message_view(session, message), True
+        return new_message_view(thread, message, attachments, queued), True
 
 
 def _portal_notice(
-    session: Session, tenant: TenantInfo, message: Message, recipient: Recipient,
-    allowed: list[Allowed],
-) -> None:  # fmt: skip
+    tenant: TenantInfo, message: Message, recipient: Recipient, allowed: list[Allowed]
+) -> list[tuple[Delivery, DeliveryEvent]]:
     """A portal message is announced on another channel the client can receive (seed 001)."""
     channels = {v.channel for v in allowed}
     if Channel.PORTAL not in channels or Channel.EMAIL in channels:
-        return
+        return []
     notice = eligibility.check(Channel.EMAIL, recipient, Facts())
-    if isinstance(notice, Allowed):
-        _queue(session, tenant, message, Channel.EMAIL, notice.address, purpose="portal_notice")
+    if not isinstance(notice, Allowed):
+        return []
+    return [_queue(tenant, message, Channel.EMAIL, notice.address, "portal_notice")]
 
 
 def _recipient_meta(

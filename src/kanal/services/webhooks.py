@@ -14,7 +14,7 @@ from kanal.channels.base import DeliveryResult, RetryLater, Sent
 from kanal.core import webhooks as signing
 from kanal.core.backoff import retry_delay
 from kanal.services.common import Page, Schema, TenantInfo, get_or_404, paginate
-from kanal.store.messaging import Delivery, WebhookEndpoint, WebhookEvent
+from kanal.store.messaging import WebhookEndpoint, WebhookEvent
 from kanal.store.orm import utcnow
 from kanal.store.uow import UnitOfWork
 
@@ -109,29 +109,50 @@ def list_events(
         )
 
 
-def queue_status_event(session: Session, delivery: Delivery) -> None:
-    """One event per active endpoint, in the transaction that changed the status."""
-    endpoints = session.scalars(
-        select(WebhookEndpoint.id).where(
-            WebhookEndpoint.tenant_id == delivery.tenant_id, WebhookEndpoint.active
+def active_endpoints(
+    session: Session, tenant_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Each tenant's active webhook endpoints, in one query for a whole batch."""
+    found: dict[uuid.UUID, list[uuid.UUID]] = {}
+    rows = session.execute(
+        select(WebhookEndpoint.tenant_id, WebhookEndpoint.id).where(
+            WebhookEndpoint.tenant_id.in_(tenant_ids), WebhookEndpoint.active
         )
-    ).all()
+    )
+    for tenant_id, endpoint_id in rows:
+        found.setdefault(tenant_id, []).append(endpoint_id)
+    return found
+
+
+def queue_status_event(
+    session: Session,
+    endpoints: list[uuid.UUID],
+    *,
+    tenant_id: uuid.UUID,
+    delivery_id: uuid.UUID,
+    message_id: uuid.UUID,
+    channel: str,
+    recipient: str,
+    status: str,
+    error_code: str | None,
+) -> None:
+    """One event per active endpoint, in the transaction that changed the status."""
     if not endpoints:
         return
     payload = {
         "type": "delivery.status",
-        "delivery_id": str(delivery.id),
-        "message_id": str(delivery.message_id),
-        "channel": delivery.channel,
-        "recipient": delivery.recipient,
-        "status": delivery.status,
-        "error_code": delivery.error_code,
+        "delivery_id": str(delivery_id),
+        "message_id": str(message_id),
+        "channel": channel,
+        "recipient": recipient,
+        "status": status,
+        "error_code": error_code,
         "at": utcnow().isoformat(),
     }
     for endpoint_id in endpoints:
         session.add(
             WebhookEvent(
-                tenant_id=delivery.tenant_id,
+                tenant_id=tenant_id,
                 endpoint_id=endpoint_id,
                 event_type="delivery.status",
                 payload=payload,

@@ -73,11 +73,13 @@ class Message(Base, TenantOwned):
     """One message in a thread, in or out; what was said, not how it travelled."""
 
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("tenant_id", "idempotency_key"),)
-
-    thread_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("threads.id", ondelete="CASCADE"), index=True
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key"),
+        # a thread's latest message is one index probe, however long the thread
+        Index("ix_messages_thread_created", "thread_id", "created_at"),
     )
+
+    thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(String(3))
     author_employee_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("employees.id", ondelete="SET NULL")
@@ -98,6 +100,8 @@ class Message(Base, TenantOwned):
     attachments: Mapped[list["MessageAttachment"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )
+    # Declared so one flush writes thread, message, deliveries and events in FK order.
+    thread: Mapped[Thread] = relationship(lazy="raise")
 
 
 class MessageAttachment(Base, TenantOwned):
@@ -138,6 +142,8 @@ class Delivery(Base, TenantOwned):
     sent_at: Mapped[datetime | None] = mapped_column()
     final_at: Mapped[datetime | None] = mapped_column()
 
+    message: Mapped[Message] = relationship(lazy="raise")
+
 
 class DeliveryEvent(Base, TenantOwned):
     """Every transition of a delivery, with its time and reason."""
@@ -151,6 +157,8 @@ class DeliveryEvent(Base, TenantOwned):
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     code: Mapped[str | None] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(Text)
+
+    delivery: Mapped[Delivery] = relationship(lazy="raise")
 
 
 class PortalMessage(Base, TenantOwned):

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from kanal.api.deps import Tenant, Uow
 from kanal.services.tenants import TenantPatch, TenantView, get_tenant, update_tenant
@@ -16,5 +16,7 @@ def read(tenant: Tenant, uow: Uow) -> Any:
 
 
 @router.patch("", response_model=TenantView, summary="Change the account's settings")
-def change(patch: TenantPatch, tenant: Tenant, uow: Uow) -> Any:
-    return update_tenant(uow, tenant, patch)
+def change(request: Request, patch: TenantPatch, tenant: Tenant, uow: Uow) -> Any:
+    view = update_tenant(uow, tenant, patch)
+    request.app.state.key_cache.forget_tenant(tenant.id)  # the new language applies at once
+    return view

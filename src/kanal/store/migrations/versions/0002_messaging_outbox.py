@@ -280,6 +280,8 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_messages_email_message_id"), ["email_message_id"], unique=False
         )
+        batch_op.drop_index("ix_messages_thread_id")
+        batch_op.create_index("ix_messages_thread_created", ["thread_id", "created_at"])
 
     with op.batch_alter_table("threads", schema=None) as batch_op:
         batch_op.create_index(
@@ -296,6 +298,8 @@ def downgrade() -> None:
 
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_messages_email_message_id"))
+        batch_op.drop_index("ix_messages_thread_created")
+        batch_op.create_index("ix_messages_thread_id", ["thread_id"])
         batch_op.drop_column("meta")
         batch_op.drop_column("email_references")
         batch_op.drop_column("email_in_reply_to")
