@@ -1,7 +1,6 @@
 """The ``kanal`` command: serve, migrate, tenants, API keys and the demo."""
 
 import json
-import logging
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +9,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from kanal import logs
 from kanal.api.app import create_app
 from kanal.bootstrap import Container, build
 from kanal.core import sms
@@ -75,8 +75,9 @@ def serve(
         console.print("with an in-process worker (set KANAL_IN_PROCESS_WORKER=false to run none)")
     if not settings.smtp_host:
         console.print(f"no SMTP relay set: email goes to the dev outbox at {base}/dev/outbox")
+    logs.setup(settings.log_level)
     app_ = create_app(container, run_worker=settings.in_process_worker)
-    uvicorn.run(app_, host=bind_host, port=bind_port, log_level=settings.log_level)
+    uvicorn.run(app_, host=bind_host, port=bind_port, log_config=None, log_level=settings.log_level)
 
 
 @app.command()
@@ -84,8 +85,9 @@ def worker() -> None:
     """Run a delivery worker until SIGTERM (any number, on any host, one database URL)."""
     from kanal.worker import run_forever
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    run_forever(_container())
+    container = _container()
+    logs.setup(container.settings.log_level)
+    run_forever(container)
 
 
 @tenant_app.command("create")

@@ -146,10 +146,27 @@ class Worker:
             DELIVERIES.labels(outcome.claimed.channel, status).inc()
             if status == "queued":
                 RETRIES.labels(outcome.claimed.channel).inc()
+            result = outcome.result
+            log.log(
+                logging.DEBUG if status in ("sent", "delivered") else logging.INFO,
+                "delivery %s: %s%s",
+                outcome.claimed.delivery_id,
+                status,
+                "" if isinstance(result, Sent) else f" ({result.code}: {result.reason})",
+                extra={
+                    "tenant_id": outcome.claimed.tenant_id,
+                    "delivery_id": outcome.claimed.delivery_id,
+                    "message_id": outcome.message_id,
+                    "channel": outcome.claimed.channel,
+                    "status": status,
+                    "code": None if isinstance(result, Sent) else result.code,
+                    "worker_id": self.worker_id,
+                },
+            )
 
     async def _run(self, work: prepare.Work) -> outbox.Outcome:
         if work.failed is not None:
-            return outbox.Outcome(work.claimed, work.failed)
+            return outbox.Outcome(work.claimed, work.failed, message_id=work.message_id)
         if work.portal_client_id is not None:
             return outbox.Outcome(
                 work.claimed,
@@ -159,7 +176,9 @@ class Worker:
             )
         envelope = work.envelope
         if envelope is None:
-            return outbox.Outcome(work.claimed, Failed("nothing_to_send", work.channel))
+            return outbox.Outcome(
+                work.claimed, Failed("nothing_to_send", work.channel), message_id=work.message_id
+            )
         if work.smtp is None:
             capture = CapturedMail(
                 tenant_id=work.claimed.tenant_id,
@@ -170,7 +189,10 @@ class Worker:
                 raw=envelope.message,
             )
             return outbox.Outcome(
-                work.claimed, Sent(detail="captured by the dev outbox"), capture=capture
+                work.claimed,
+                Sent(detail="captured by the dev outbox"),
+                capture=capture,
+                message_id=work.message_id,
             )
         started = time.perf_counter()
         result: DeliveryResult
@@ -180,7 +202,7 @@ class Worker:
             log.exception("smtp adapter raised on delivery %s", work.claimed.delivery_id)
             result = RetryLater("adapter_error", repr(exc))
         SEND_SECONDS.labels(work.channel).observe(time.perf_counter() - started)
-        return outbox.Outcome(work.claimed, result)
+        return outbox.Outcome(work.claimed, result, message_id=work.message_id)
 
     async def run_once(self) -> int:
         """Claim, send and record one batch; the number of deliveries handled.

@@ -4,6 +4,7 @@ import asyncio
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -227,3 +228,30 @@ def test_readyz_and_metrics(api: Api, container: Container) -> None:
     assert "kanal_queue_depth" in text and "kanal_deliveries_by_status{" in text
     with container.uows.system() as uow:
         assert uow.session.scalars(select(Delivery.id)).first() is not None
+
+
+def test_a_queued_message_wakes_a_waiting_worker(api: Api, container: Container) -> None:
+    """No polling delay: PostgreSQL wakes workers by NOTIFY, SQLite by an in-process nudge."""
+    drain(make_worker(container))
+    worker = make_worker(container, poll_seconds=30.0)
+    postgres = container.uows.engine.dialect.name == "postgresql"
+    if not postgres:
+        container.wakeups.append(worker.nudge)
+    thread = threading.Thread(target=lambda: asyncio.run(worker.run()), daemon=True)
+    thread.start()
+    try:
+        time.sleep(1.5)  # the worker found nothing and now waits (for up to 30 s)
+        message = _send(api, _client(api), ["email"])
+        started = time.monotonic()
+        status = "queued"
+        while status != "delivered" and time.monotonic() - started < 10:
+            time.sleep(0.05)
+            status = api.get(f"/v1/messages/{message['id']}").json()["deliveries"][0]["status"]
+        assert status == "delivered"
+        assert time.monotonic() - started < 5
+    finally:
+        assert worker._loop is not None
+        worker._loop.call_soon_threadsafe(worker.stopping.set)
+        thread.join(30)
+        if not postgres:
+            container.wakeups.remove(worker.nudge)

@@ -1,5 +1,6 @@
 """Compose and follow messages: /v1/messages, threads, a client's channels and portal inbox."""
 
+import logging
 import uuid
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ from kanal.api.routes.directory import Cursor, Limit
 from kanal.services import messages, portal, recipients, send
 from kanal.services.common import Page
 
+log = logging.getLogger("kanal.api")
 router = APIRouter(prefix="/v1", tags=["messages"])
 
 
@@ -32,6 +34,12 @@ def post_message(
     )
     if created:
         container.wake_workers()
+        log.info(
+            "message %s queued on %s",
+            view.id,
+            ", ".join(d.channel for d in view.deliveries),
+            extra={"tenant_id": tenant.id, "message_id": view.id},
+        )
     else:
         response.status_code = 200
     return view
