@@ -26,6 +26,7 @@ import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import regex
 import smsutil  # type: ignore[import-untyped]
@@ -245,6 +246,91 @@ def bench_engine(count: int, seed: int, rounds: int) -> None:
     report_disagreements(messages, ours, theirs)
 
 
+def _latencies(connection: Any, method: str, path: str,
+               body: bytes | None, headers: dict[str, str], count: int) -> list[float]:  # fmt: skip
+    waits = []
+    for _ in range(count):
+        started = time.perf_counter()
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200, response.status
+        waits.append(time.perf_counter() - started)
+    return sorted(waits)
+
+
+def bench_http(count: int = 2000) -> None:
+    """p50/p99 of POST /v1/sms/analyze (1,000 characters) on a running `kanal serve`,
+    beside GET /healthz on the same server and connection (the HTTP floor)."""
+    import http.client
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp, socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(root / "src"),
+            "KANAL_DATABASE_URL": f"sqlite:///{tmp}/sms.db",
+            "KANAL_SECRET_KEY": "bench",
+            "KANAL_IN_PROCESS_WORKER": "false",
+            "KANAL_LOG_LEVEL": "warning",
+        }
+
+        def kanal(*args: str) -> str:
+            return subprocess.run(
+                [sys.executable, "-m", "kanal", *args], env=env, cwd=tmp, check=True,
+                capture_output=True, text=True,
+            ).stdout  # fmt: skip
+
+        kanal("migrate")
+        tenant = json.loads(kanal("tenant", "create", "Bench", "--json"))
+        key = json.loads(kanal("apikey", "create", "--tenant", tenant["id"], "--json"))["key"]
+        server = subprocess.Popen(
+            [sys.executable, "-m", "kanal", "serve", "--port", str(port)], env=env, cwd=tmp,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            for _ in range(100):
+                try:
+                    connection.request("GET", "/healthz")
+                    connection.getresponse().read()
+                    break
+                except OSError:
+                    connection.close()
+                    time.sleep(0.1)
+            text = (
+                "Dzień dobry, naprawa zakończona – zapraszamy po odbiór „jutro” {ul. Długa}. " * 14
+            )[:1000]
+            body = json.dumps({"text": text}).encode()
+            headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+            _latencies(connection, "POST", "/v1/sms/analyze", body, headers, 200)  # warm up
+            floor = _latencies(connection, "GET", "/healthz", None, {}, count)
+            waits = _latencies(connection, "POST", "/v1/sms/analyze", body, headers, count)
+        finally:
+            server.terminate()
+            server.wait(30)
+
+    def pct(values: list[float], q: float) -> float:
+        return values[min(len(values) - 1, int(len(values) * q))] * 1000
+
+    print(f"HTTP: {count:,} sequential requests on one keep-alive connection to `kanal serve`")
+    for label, values in (
+        ("POST /v1/sms/analyze, 1,000 chars", waits),
+        ("GET /healthz (floor)", floor),
+    ):
+        print(f"  {label:<34} p50 {pct(values, 0.5):6.2f} ms   p99 {pct(values, 0.99):6.2f} ms")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=100_000)
@@ -253,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     bench_engine(args.count, args.seed, args.rounds)
-    # ---- append further parts here (e.g. the HTTP latency: bench_http) ----
+    bench_http()
     print(f"(benchmark took {time.perf_counter() - started:.1f} s)")
 
 

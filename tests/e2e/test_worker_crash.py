@@ -18,15 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from kanal.bootstrap import build
-from kanal.config import Settings
-from kanal.services.clients import ClientIn, EmailIn, clients
-from kanal.services.common import TenantInfo
-from kanal.services.recipients import RecipientIn
-from kanal.services.send import SendRequest, send_message
-from kanal.services.tenants import TenantIn, create_tenant
-from kanal.store import migrate
 from kanal.store.messaging import Delivery
+from tests.seed import relay_env, seed
 from tests.smtp_peer import SmtpPeer
 
 pytestmark = pytest.mark.e2e
@@ -60,38 +53,20 @@ def _wait_until(condition: object, timeout: float, what: str) -> None:
 def test_no_message_is_lost_when_workers_are_killed(tmp_path: Path, peer: SmtpPeer) -> None:
     url = os.environ.get("KANAL_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'crash.db'}"
     postgres = url.startswith("postgresql")
-    container = build(Settings(database_url=url, secret_key="crash-test"))
-    migrate.upgrade(container.uows.engine)
-    view = create_tenant(container.uows, TenantIn(name="Crash Test"))
-    tenant = TenantInfo(view.id, view.name, view.locale, view.timezone, view.phone_region)
-    client = clients.create(
-        container.uows.for_tenant(tenant.id),
-        tenant,
-        ClientIn(name="Anna", emails=[EmailIn(address="anna@example.com")]),
+    seeded = seed(url)
+    container, tenant = seeded.container, seeded.tenant
+    ids = seeded.queue(MESSAGES, "Paczka nadana.")
+    env = relay_env(
+        dict(os.environ),
+        url,
+        peer.host,
+        peer.port,
+        KANAL_LEASE_SECONDS="2",
+        KANAL_WORKER_BATCH="10",
+        KANAL_WORKER_CONCURRENCY="1",
+        KANAL_POLL_SECONDS="0.2",
+        KANAL_RETRY_BASE_SECONDS="0",
     )
-    request = SendRequest(
-        recipient=RecipientIn(client_id=client.id), channels=["email"], text="Paczka nadana."
-    )
-    ids = set()
-    for _ in range(MESSAGES):
-        view_, _created = send_message(
-            container.uows.for_tenant(tenant.id), tenant, request, "mail.kanal.localhost"
-        )
-        ids.add(view_.email_message_id)
-    env = {
-        **os.environ,
-        "KANAL_DATABASE_URL": url,
-        "KANAL_SECRET_KEY": "crash-test",
-        "KANAL_SMTP_HOST": peer.host,
-        "KANAL_SMTP_PORT": str(peer.port),
-        "KANAL_SMTP_SECURITY": "none",
-        "KANAL_SMTP_AUTH": "NONE",
-        "KANAL_LEASE_SECONDS": "2",
-        "KANAL_WORKER_BATCH": "10",
-        "KANAL_WORKER_CONCURRENCY": "1",
-        "KANAL_POLL_SECONDS": "0.2",
-        "KANAL_RETRY_BASE_SECONDS": "0",
-    }
 
     def arrived() -> Counter[str]:
         return Counter(m.message_id for m in peer.messages if m.message_id in ids)

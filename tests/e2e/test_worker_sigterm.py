@@ -12,15 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from kanal.bootstrap import build
-from kanal.config import Settings
-from kanal.services.clients import ClientIn, EmailIn, clients
-from kanal.services.common import TenantInfo
-from kanal.services.recipients import RecipientIn
-from kanal.services.send import SendRequest, send_message
-from kanal.services.tenants import TenantIn, create_tenant
-from kanal.store import migrate
 from kanal.store.messaging import Delivery
+from tests.seed import relay_env, seed
 from tests.smtp_peer import SmtpPeer
 
 pytestmark = pytest.mark.e2e
@@ -34,31 +27,11 @@ def peer() -> Iterator[SmtpPeer]:
 
 def test_sigterm_finishes_or_releases_the_claimed_batch(tmp_path: Path, peer: SmtpPeer) -> None:
     url = f"sqlite:///{tmp_path / 'sigterm.db'}"
-    container = build(Settings(database_url=url, secret_key="t"))
-    migrate.upgrade(container.uows.engine)
-    view = create_tenant(container.uows, TenantIn(name="Sigterm"))
-    tenant = TenantInfo(view.id, view.name, view.locale, view.timezone, view.phone_region)
-    client = clients.create(
-        container.uows.for_tenant(tenant.id),
-        tenant,
-        ClientIn(name="Anna", emails=[EmailIn(address="anna@example.com")]),
-    )
-    request = SendRequest(
-        recipient=RecipientIn(client_id=client.id), channels=["email"], text="Hej"
-    )
-    for _ in range(20):
-        send_message(container.uows.for_tenant(tenant.id), tenant, request, "mail.kanal.localhost")
+    seeded = seed(url)
+    container, tenant = seeded.container, seeded.tenant
+    seeded.queue(20)
     peer.delay("DATA", 1.0, times=None)  # every send takes a second
-    env = {
-        **os.environ,
-        "KANAL_DATABASE_URL": url,
-        "KANAL_SECRET_KEY": "t",
-        "KANAL_SMTP_HOST": peer.host,
-        "KANAL_SMTP_PORT": str(peer.port),
-        "KANAL_SMTP_SECURITY": "none",
-        "KANAL_SMTP_AUTH": "NONE",
-        "KANAL_WORKER_CONCURRENCY": "2",
-    }
+    env = relay_env(dict(os.environ), url, peer.host, peer.port, KANAL_WORKER_CONCURRENCY="2")
     worker = subprocess.Popen(
         [sys.executable, "-m", "kanal", "worker"], env=env, stderr=subprocess.PIPE, text=True
     )

@@ -24,6 +24,18 @@ class PortalItem(BaseModel):
     read_at: datetime | None
 
 
+def _item(item: PortalMessage, message: Message) -> PortalItem:
+    return PortalItem(
+        message_id=message.id,
+        thread_id=message.thread_id,
+        subject=message.subject,
+        text=message.body_text,
+        received_at=item.created_at,
+        read=item.read_at is not None,
+        read_at=item.read_at,
+    )
+
+
 def inbox(uow: UnitOfWork, client_id: uuid.UUID, unread_only: bool = False) -> list[PortalItem]:
     with uow:
         get_or_404(uow.session, Client, client_id, "client")
@@ -35,18 +47,7 @@ def inbox(uow: UnitOfWork, client_id: uuid.UUID, unread_only: bool = False) -> l
         )
         if unread_only:
             stmt = stmt.where(PortalMessage.read_at.is_(None))
-        return [
-            PortalItem(
-                message_id=message.id,
-                thread_id=message.thread_id,
-                subject=message.subject,
-                text=message.body_text,
-                received_at=item.created_at,
-                read=item.read_at is not None,
-                read_at=item.read_at,
-            )
-            for item, message in uow.session.execute(stmt).all()
-        ]
+        return [_item(item, message) for item, message in uow.session.execute(stmt).all()]
 
 
 def mark_read(uow: UnitOfWork, client_id: uuid.UUID, message_id: uuid.UUID) -> PortalItem:
@@ -62,12 +63,4 @@ def mark_read(uow: UnitOfWork, client_id: uuid.UUID, message_id: uuid.UUID) -> P
         item.read_at = item.read_at or utcnow()
         message = uow.session.get_one(Message, message_id)
         uow.commit()
-        return PortalItem(
-            message_id=message.id,
-            thread_id=message.thread_id,
-            subject=message.subject,
-            text=message.body_text,
-            received_at=item.created_at,
-            read=True,
-            read_at=item.read_at,
-        )
+        return _item(item, message)
