@@ -5,35 +5,28 @@ kanal end to end = service call (validate, thread, store message + outbox row) �
 bare aiosmtplib loop sending the same kind of pre-built messages over one reused
 connection to the same sink, measured in the same run.
 
-    PYTHONPATH=src python bench/email.py [--messages 10000] [--no-postgres]
+    PYTHONPATH=src python bench/email_delivery.py [--messages 10000] [--no-postgres]
 """
 
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
 import sys
+import time
+from email.message import EmailMessage
 from pathlib import Path
 
-# This file shares its name with the standard library's email package: take its folder off
-# the import path before anything imports email, then load _common by its path.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import importlib.util  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-from email.message import EmailMessage  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("_common", _HERE / "_common.py")
-assert _spec is not None and _spec.loader is not None
-_common = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_common)
-database, kanal_env, python = _common.database, _common.kanal_env, _common.python
-postgres_available, smtp_sink, free_port = (
-    _common.postgres_available,
-    _common.smtp_sink,
-    _common.free_port,
+from _common import (
+    database,
+    free_port,
+    kanal_env,
+    postgres_available,
+    python,
+    smtp_sink,
 )
 
 TEXT = "Dzień dobry, Pani laptop jest gotowy do odbioru w naszym serwisie. Zapraszamy! " * 3
@@ -226,8 +219,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--latency-only", action="store_true")
     args = parser.parse_args()
-    n = args.messages
+    if not args.latency_only:
+        throughput(args.messages, postgres=not args.no_postgres)
+    latencies()
+
+
+def throughput(n: int, postgres: bool) -> None:
     with smtp_sink() as (port, received):
         floor_rate = floor(port, min(n, 5000))
         print(f"floor  {'bare aiosmtplib loop, 1 reused connection':<44} {floor_rate:7.0f} msg/s")
@@ -235,7 +234,7 @@ def main() -> None:
         row("SQLite, 1 worker, end to end", e2e, floor_rate, f"(compose alone {compose:.0f}/s)")
         drain, _ = kanal_run("sqlite", 1, n, port, received, prequeue=True)
         row("SQLite, 1 worker, queued backlog", drain, floor_rate)
-        if not args.no_postgres and postgres_available():
+        if postgres and postgres_available():
             for workers in (1, 2, 4):
                 e2e, compose = kanal_run("postgres", workers, n, port, received, prequeue=False)
                 drain, _ = kanal_run("postgres", workers, n, port, received, prequeue=True)
@@ -246,14 +245,18 @@ def main() -> None:
                     f"(compose alone {compose:.0f}/s)",
                 )
                 row(f"PostgreSQL, {workers} worker(s), queued backlog", drain, floor_rate)
-    log_path = f"/tmp/kanal-bench-arrivals-{os.getpid()}.log"
-    with smtp_sink(log_path) as (port, _received):
-        p50, p99 = latency(port, log_path, rate=200, seconds=10)
-        print(
-            f"kanal  POST /v1/messages → at the sink, 200 msg/s offered: "
-            f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
-        )
-    Path(log_path).unlink(missing_ok=True)
+
+
+def latencies() -> None:
+    for rate in (100, 200):
+        log_path = f"/tmp/kanal-bench-arrivals-{os.getpid()}-{rate}.log"
+        with smtp_sink(log_path) as (port, _received):
+            p50, p99 = latency(port, log_path, rate=rate, seconds=10)
+            print(
+                f"kanal  POST /v1/messages → at the sink, {rate} msg/s offered "
+                f"(`kanal serve`, SQLite): p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
+            )
+        Path(log_path).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
