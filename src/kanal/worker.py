@@ -115,6 +115,8 @@ class Worker:
             cap_seconds=self.settings.retry_cap_seconds,
         )
         self.stopping = asyncio.Event()
+        self._held: dict[object, tuple[outbox.Claimed, float]] = {}
+        self._renewed_at = 0.0
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -135,13 +137,26 @@ class Worker:
                 log.warning("reclaimed %d deliveries with expired leases", reclaimed)
             work = prepare.prepare(uow.session, claimed, self.setup) if claimed else []
             uow.commit()
-            return work
+        now = time.monotonic()
+        for item in claimed:
+            self._held[item.delivery_id] = (item, now)
+        return work
 
     def _record(self, outcomes: Sequence[outbox.Outcome], unsent: Sequence[outbox.Claimed]) -> None:
-        with self.container.uows.system() as uow:
-            written = outbox.record(uow.session, self.worker_id, outcomes, self.policy)
-            outbox.release(uow.session, self.worker_id, unsent)
-            uow.commit()
+        for attempt in range(3):  # a busy database must not cost the results
+            try:
+                with self.container.uows.system() as uow:
+                    written = outbox.record(uow.session, self.worker_id, outcomes, self.policy)
+                    outbox.release(uow.session, self.worker_id, unsent)
+                    uow.commit()
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
+                log.warning("recording results failed; retrying", exc_info=True)
+                time.sleep(0.2 * (attempt + 1))
+        for item in [*(o.claimed for o in outcomes), *unsent]:
+            self._held.pop(item.delivery_id, None)
         for outcome, status in written:
             DELIVERIES.labels(outcome.claimed.channel, status).inc()
             if status == "queued":
@@ -223,19 +238,46 @@ class Worker:
 
         async def deliver(item: prepare.Work) -> bool:
             async with slots:
-                if self.stopping.is_set():
+                if self.stopping.is_set() or not self._lease_fresh(item.claimed):
                     unsent.append(item.claimed)  # not started: give it back
                     return False
                 await recorder.submit(await self._run(item))
                 return True
 
-        try:
-            done = await asyncio.gather(*(deliver(item) for item in work))
-        finally:
-            await recorder.close()
-            if unsent:
-                await asyncio.to_thread(self._record, [], unsent)
-        return sum(done)
+        # Every delivery finishes (or fails) before the recorder closes: no result is left
+        # waiting on a closed recorder.
+        results = await asyncio.gather(*(deliver(item) for item in work), return_exceptions=True)
+        await recorder.close()
+        if unsent:
+            await asyncio.to_thread(self._record, [], unsent)
+        for failure in (r for r in results if isinstance(r, BaseException)):
+            log.error("a delivery of the batch failed to record", exc_info=failure)
+        return sum(r is True for r in results)
+
+    def _lease_fresh(self, claimed: outbox.Claimed) -> bool:
+        """Never send on a lease that may have run out: another worker may hold it now."""
+        held = self._held.get(claimed.delivery_id)
+        renewed = max(held[1] if held else 0.0, self._renewed_at)
+        return time.monotonic() - renewed < self.settings.lease_seconds * 0.75
+
+    def _renew(self) -> None:
+        held = [item for item, _ in self._held.values()]
+        with self.container.uows.system() as uow:
+            outbox.renew(uow.session, self.worker_id, held, self.settings.lease_seconds)
+            uow.commit()
+
+    async def _heartbeat(self) -> None:
+        """Keep the leases of everything in hand alive while it waits for its turn."""
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.settings.lease_seconds / 4)
+            if self._held:
+                started = time.monotonic()
+                try:
+                    await asyncio.to_thread(self._renew)
+                    self._renewed_at = started
+                except Exception:  # the next beat tries again; _lease_fresh stops sending
+                    log.warning("lease renewal failed", exc_info=True)
 
     # --- the loop ----------------------------------------------------------------------
 
@@ -243,6 +285,7 @@ class Worker:
         self._loop = asyncio.get_running_loop()
         listener = asyncio.create_task(self._listen())
         hooks = asyncio.create_task(self._webhook_loop())
+        heartbeat = asyncio.create_task(self._heartbeat())
         log.info("worker %s started", self.worker_id)
         # The next batch is claimed and rendered while this one is being sent.
         next_batch: asyncio.Task[list[prepare.Work]] | None = None
@@ -273,7 +316,7 @@ class Worker:
                 prefetched = await next_batch
                 await asyncio.to_thread(self._record, [], [w.claimed for w in prefetched])
             listener.cancel()
-            await asyncio.gather(hooks, return_exceptions=True)
+            await asyncio.gather(hooks, heartbeat, return_exceptions=True)
             await self.webhook_channel.aclose()
             await self.smtp.aclose()
             log.info("worker %s stopped", self.worker_id)

@@ -1,6 +1,9 @@
 """The worker sending real mail to a real SMTP server (aiosmtpd), with faults injected."""
 
+import asyncio
 import base64
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -190,3 +193,29 @@ def test_a_tenants_own_smtp_server_is_used_with_its_settings(
         assert received.rcpt_tos == ["zofia@example.com", "archiwum@fixit.example"]
         assert own.helo_names[-1] == "fixit.example"
         assert _delivery(api, message)["status"] == "sent"
+
+
+def test_a_slow_relay_does_not_make_a_lease_run_out_into_duplicates(
+    api: Api, container: Container, peer: SmtpPeer
+) -> None:
+    """Sends slower than the lease: the heartbeat keeps the batch this worker holds."""
+    drain(relay_worker(container, peer))
+    peer.reset()
+    peer.delay("DATA", 0.5, times=None)
+    client = _client(api)
+    messages = [_send(api, client) for _ in range(4)]
+    worker = relay_worker(container, peer, lease_seconds=0.8, worker_batch=2, worker_concurrency=1)
+    thread = threading.Thread(target=lambda: asyncio.run(worker.run()), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(
+            _delivery(api, m)["status"] != "sent" for m in messages
+        ):
+            time.sleep(0.1)
+    finally:
+        assert worker._loop is not None
+        worker._loop.call_soon_threadsafe(worker.stopping.set)
+        thread.join(30)
+    ids = [m.message_id for m in peer.messages]
+    assert sorted(ids) == sorted(m["email_message_id"] for m in messages)  # each exactly once

@@ -121,6 +121,25 @@ def claim(
     return claimed, reclaimed
 
 
+def renew(
+    session: Session, worker_id: str, claimed: Sequence[Claimed], lease_seconds: float
+) -> int:
+    """Extend the leases this worker still holds (a heartbeat while a batch is in hand)."""
+    if not claimed:
+        return 0
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_([c.delivery_id for c in claimed]),
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.claimed_by == worker_id,
+        )
+        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def release(session: Session, worker_id: str, claimed: Sequence[Claimed]) -> None:
     """Give back deliveries that were claimed but not attempted (graceful shutdown)."""
     for item in claimed:
@@ -163,11 +182,14 @@ def record(
                 Delivery.channel,
                 Delivery.recipient,
                 Delivery.attempts,
-            ).where(
+            )
+            .where(
                 Delivery.id.in_([o.claimed.delivery_id for o in outcomes]),
                 Delivery.status == DeliveryStatus.SENDING,
                 Delivery.claimed_by == worker_id,
             )
+            # locked until commit: no other worker can reclaim them between check and write
+            .with_for_update()
         )
     }
     now = utcnow()
@@ -242,8 +264,10 @@ def _outcome_values(
         }
         return values, None, result.detail
     if isinstance(result, RetryLater) and attempts < policy.max_attempts:
-        delay = result.retry_after or retry_delay(
-            attempts, base=policy.base_seconds, cap=policy.cap_seconds
+        delay = min(
+            result.retry_after
+            or retry_delay(attempts, base=policy.base_seconds, cap=policy.cap_seconds),
+            policy.cap_seconds,  # a provider's huge Retry-After must not overflow the clock
         )
         values |= {
             "status": DeliveryStatus.QUEUED,
