@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     smtp_auth: str = "PLAIN"
     smtp_helo_name: str | None = None
     smtp_validate_certs: bool = True
+    # With no relay, capture email in the dev outbox (make run). Off in production: then
+    # email without a relay fails with smtp_config instead of vanishing into a capture.
+    dev_outbox: bool = True
     # Encrypts secrets at rest (tenant SMTP passwords). Unset: a key file under var/.
     secret_key: str | None = None
     secret_key_file: str = "var/secret.key"

@@ -130,7 +130,11 @@ class Worker:
     def _claim_and_prepare(self) -> list[prepare.Work]:
         with self.container.uows.system() as uow:
             claimed, reclaimed = outbox.claim(
-                uow.session, self.worker_id, self.settings.worker_batch, self.settings.lease_seconds
+                uow.session,
+                self.worker_id,
+                self.settings.worker_batch,
+                self.settings.lease_seconds,
+                self.settings.max_attempts,
             )
             if reclaimed:
                 RECLAIMS.inc(reclaimed)
@@ -194,6 +198,9 @@ class Worker:
             return outbox.Outcome(
                 work.claimed, Failed("nothing_to_send", work.channel), message_id=work.message_id
             )
+        if work.smtp is None and not self.settings.dev_outbox:
+            failed = Failed("smtp_config", "no SMTP relay is configured for this account")
+            return outbox.Outcome(work.claimed, failed, message_id=work.message_id)
         if work.smtp is None:
             capture = CapturedMail(
                 tenant_id=work.claimed.tenant_id,

@@ -321,8 +321,17 @@ class FakeSmsapi(FakeHttpServer):
         self._by_idx: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def _routes(self, app: web.Application) -> None:
-        app.router.add_post("/sms.do", lambda request: self._faulty(request, self._send))
-        app.router.add_post("/api/sms.do", lambda request: self._faulty(request, self._send))
+        async def send(request: web.Request) -> web.StreamResponse:
+            return await self._faulty(request, self._send)
+
+        app.router.add_post("/sms.do", send)
+        app.router.add_post("/api/sms.do", send)
+
+    def reset(self) -> None:
+        """Also forget the idx seen (as if 24 h had passed)."""
+        super().reset()
+        with self._lock:
+            self._by_idx.clear()
 
     def error(self, code: int, message: str = "error", *, times: int | None = 1) -> None:
         """Answer the next ``times`` sends with ``{"error": code}`` (HTTP 200, not sent)."""
@@ -449,10 +458,10 @@ class FakeTwilio(FakeHttpServer):
         self.auth_token = auth_token
 
     def _routes(self, app: web.Application) -> None:
-        app.router.add_post(
-            "/2010-04-01/Accounts/{sid}/Messages.json",
-            lambda request: self._faulty(request, self._create),
-        )
+        async def create(request: web.Request) -> web.StreamResponse:
+            return await self._faulty(request, self._create)
+
+        app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", create)
 
     def error(
         self, code: int, status: int = 400, message: str = "error", *, times: int | None = 1
@@ -462,14 +471,9 @@ class FakeTwilio(FakeHttpServer):
 
     async def _create(self, request: web.Request, fault: _Fault | None) -> web.Response:
         received = await self._record(request)
-        auth = request.headers.get("Authorization", "")
-        try:
-            login = aiohttp.BasicAuth.decode(auth)
-        except ValueError:
-            login = None
+        expected = aiohttp.encode_basic_auth(self.account_sid, self.auth_token)
         if (
-            login is None
-            or (login.login, login.password) != (self.account_sid, self.auth_token)
+            request.headers.get("Authorization") != expected
             or request.match_info["sid"] != self.account_sid
         ):
             return _twilio_error(20003, 401, "Authenticate")
@@ -609,7 +613,10 @@ class FakeGenericGateway(FakeHttpServer):
         self._references: dict[str, str] = {}
 
     def _routes(self, app: web.Application) -> None:
-        app.router.add_post(self.shape.path, lambda request: self._faulty(request, self._send))
+        async def send(request: web.Request) -> web.StreamResponse:
+            return await self._faulty(request, self._send)
+
+        app.router.add_post(self.shape.path, send)
 
     def error(self, code: str, *, status: int | None = None, times: int | None = 1) -> None:
         self._add(_Fault(error=(code, status), times=times))

@@ -250,3 +250,23 @@ def test_client_channels_answer_before_composing(
     assert {name: channels[name]["available"] for name in expected} == expected
     assert channels["telegram"]["code"] == "channel_unavailable"
     assert channels["telegram"]["message"] == "Kanał telegram nie jest dostępny."
+
+
+def test_concurrent_first_messages_about_one_order_share_one_thread(api: Api) -> None:
+    client = _client(api)
+    order = api.post("/v1/contexts", json={"kind": "order", "external_id": "race"}).json()
+    body = {
+        "recipient": {"client_id": client["id"]},
+        "channels": ["email"],
+        "text": "Gotowe",
+        "context_id": order["id"],
+    }
+
+    def post(_: int) -> str:
+        response = api.post("/v1/messages", json=body)
+        assert response.status_code == 201, response.text
+        return str(response.json()["thread_id"])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        threads = set(pool.map(post, range(12)))
+    assert len(threads) == 1

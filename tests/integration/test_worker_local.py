@@ -137,6 +137,13 @@ def test_a_dead_workers_deliveries_are_reclaimed_after_the_lease(
     delivery = api.get(f"/v1/messages/{message['id']}").json()["deliveries"][0]
     assert delivery["status"] == "delivered"
     assert delivery["attempts"] == 2
+    assert [(e["status"], e["code"]) for e in delivery["history"]] == [
+        ("queued", None),
+        ("sending", None),
+        ("queued", "lease_expired"),
+        ("sending", None),
+        ("delivered", None),
+    ]
 
 
 class Receiver:

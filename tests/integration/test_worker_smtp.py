@@ -219,3 +219,24 @@ def test_a_slow_relay_does_not_make_a_lease_run_out_into_duplicates(
         thread.join(30)
     ids = [m.message_id for m in peer.messages]
     assert sorted(ids) == sorted(m["email_message_id"] for m in messages)  # each exactly once
+
+
+def test_wrong_credentials_keep_the_message_for_a_later_try(api: Api, container: Container) -> None:
+    with SmtpPeer(users={"serwis": "tajne"}) as own:
+        api.put(
+            "/v1/tenant/smtp",
+            json={
+                "host": own.host,
+                "port": own.port,
+                "security": "none",
+                "username": "serwis",
+                "password": "zle-haslo",
+                "auth": "PLAIN",
+            },
+        )
+        message = _send(api, _client(api))
+        drain(make_worker(container, retry_cap_seconds=600), rounds=1)
+        delivery = _delivery(api, message)
+        assert delivery["status"] == "queued"  # not failed: fixing the password sends it
+        assert delivery["error_code"].startswith("smtp_auth")
+        assert own.messages == []

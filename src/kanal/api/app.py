@@ -50,5 +50,6 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
         app.include_router(router)
     app.include_router(messaging.router)
     app.include_router(sms.router)
-    app.include_router(dev_outbox.router)
+    if container.settings.dev_outbox and not container.settings.smtp_host:
+        app.include_router(dev_outbox.router)
     return app

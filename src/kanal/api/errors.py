@@ -85,7 +85,8 @@ def _problem(error: dict[str, Any]) -> Problem:
     elif code == "too_short":
         params["min"] = ctx.get("min_length", "")
     elif code == "invalid_choice":
-        params["choices"] = ctx.get("expected", "")
+        # pydantic says "'a', 'b' or 'c'" in English; list the values without the words
+        params["choices"] = str(ctx.get("expected", "")).replace(" or ", ", ")
     return Problem(code, _field_path(error.get("loc", ())) or None, params)
 
 

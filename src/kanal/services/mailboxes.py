@@ -59,6 +59,7 @@ def rename_mailbox(
         raise invalid("mailbox_invalid", "local_part", value=local_part)
     with uow:
         session = uow.session
+        # Mailboxes are not tenant-scoped rows (names are global), so this sees every tenant's.
         owner = session.scalars(select(Mailbox).where(Mailbox.local_part == wanted)).first()
         if owner is not None and owner.tenant_id != tenant.id:
             raise invalid("mailbox_taken", "local_part", value=wanted)

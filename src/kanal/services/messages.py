@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from kanal.services.common import Page, get_or_404, paginate
 from kanal.store.messaging import Delivery, DeliveryEvent, Message, MessageAttachment, Thread
-from kanal.store.models import Context
+from kanal.store.models import Client, Context
 from kanal.store.uow import UnitOfWork
 
 
@@ -207,6 +207,11 @@ def list_threads(
     context_id: uuid.UUID | None = None,
 ) -> Page[ThreadView]:
     with uow:
+        # A filter naming another tenant's record is a 404, like the record itself.
+        if client_id is not None:
+            get_or_404(uow.session, Client, client_id, "client")
+        if context_id is not None:
+            get_or_404(uow.session, Context, context_id, "context")
         stmt = select(Thread)
         if client_id is not None:
             stmt = stmt.where(Thread.client_id == client_id)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from kanal.channels.base import DeliveryResult, RetryLater, Sent
+from kanal.channels.base import DeliveryResult, Failed, RetryLater, Sent
 from kanal.core.backoff import retry_delay
 from kanal.core.ids import new_id
 from kanal.core.vocab import DeliveryStatus
@@ -55,15 +55,58 @@ class Outcome:
     message_id: uuid.UUID | None = None
 
 
-def reclaim_expired(session: Session, now: datetime) -> int:
-    """Deliveries whose worker died (lease expired while sending) become due again."""
-    result = session.execute(
-        update(Delivery)
+def reclaim_expired(session: Session, now: datetime, max_attempts: int = 8) -> int:
+    """Deliveries whose worker died (lease expired while sending) become due again.
+
+    One that has used all its attempts this way (it may be what kills the worker) fails.
+    """
+    rows = session.execute(
+        select(Delivery.id, Delivery.tenant_id, Delivery.attempts)
         .where(Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)
-        .values(status=DeliveryStatus.QUEUED, lease_until=None, next_attempt_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not rows:
+        return 0
+    updates, events = [], []
+    for delivery_id, tenant_id, attempts in rows:
+        exhausted = attempts >= max_attempts
+        status = DeliveryStatus.FAILED if exhausted else DeliveryStatus.QUEUED
+        code = "retries_exhausted:lease_expired" if exhausted else "lease_expired"
+        update_values: dict[str, object] = {
+            "id": delivery_id,
+            "status": status,
+            "lease_until": None,
+            "next_attempt_at": now,
+            "error_code": code,
+            "updated_at": now,
+        }
+        if exhausted:
+            update_values["final_at"] = now
+        updates.append(update_values)
+        events.append(
+            _event(tenant_id, delivery_id, status, attempts, code, "worker lease expired", now)
+        )
+    for group in _by_keys(updates):
+        session.execute(update(Delivery), group)
+    session.execute(insert(DeliveryEvent), events)
+    return len(rows)
+
+
+def _event(
+    tenant_id: uuid.UUID, delivery_id: uuid.UUID, status: str, attempt: int,
+    code: str | None, reason: str | None, now: datetime,
+) -> dict[str, object]:  # fmt: skip
+    return {
+        "id": new_id(),
+        "tenant_id": tenant_id,
+        "delivery_id": delivery_id,
+        "status": status,
+        "attempt": attempt,
+        "code": code,
+        "reason": reason,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _due(now: datetime) -> list[object]:
@@ -83,11 +126,11 @@ def _tenants_with_due_work(session: Session, now: datetime) -> list[uuid.UUID]:
 
 
 def claim(
-    session: Session, worker_id: str, limit: int, lease_seconds: float
+    session: Session, worker_id: str, limit: int, lease_seconds: float, max_attempts: int = 8
 ) -> tuple[list[Claimed], int]:
     """Take up to ``limit`` due deliveries, an equal share per tenant; return them and reclaims."""
     now = utcnow()
-    reclaimed = reclaim_expired(session, now)
+    reclaimed = reclaim_expired(session, now, max_attempts)
     tenants = _tenants_with_due_work(session, now)
     if not tenants:
         return [], reclaimed
@@ -142,8 +185,9 @@ def renew(
 
 def release(session: Session, worker_id: str, claimed: Sequence[Claimed]) -> None:
     """Give back deliveries that were claimed but not attempted (graceful shutdown)."""
+    now = utcnow()
     for item in claimed:
-        session.execute(
+        result = session.execute(
             update(Delivery)
             .where(
                 Delivery.id == item.delivery_id,
@@ -155,10 +199,16 @@ def release(session: Session, worker_id: str, claimed: Sequence[Claimed]) -> Non
                 status=DeliveryStatus.QUEUED,
                 attempts=Delivery.attempts - 1,
                 lease_until=None,
-                next_attempt_at=utcnow(),
+                next_attempt_at=now,
             )
             .execution_options(synchronize_session=False)
         )
+        if getattr(result, "rowcount", 0):
+            session.execute(
+                insert(DeliveryEvent),
+                [_event(item.tenant_id, item.delivery_id, DeliveryStatus.QUEUED,
+                        item.attempt - 1, "released", worker_id, now)],
+            )  # fmt: skip
 
 
 def record(
@@ -204,17 +254,7 @@ def record(
         values, code, reason = _outcome_values(outcome, row.attempts, policy, now)
         updates.append({"id": row.id, **values})
         events.append(
-            {
-                "id": new_id(),
-                "tenant_id": row.tenant_id,
-                "delivery_id": row.id,
-                "status": values["status"],
-                "attempt": row.attempts,
-                "code": code,
-                "reason": reason,
-                "created_at": now,
-                "updated_at": now,
-            }
+            _event(row.tenant_id, row.id, str(values["status"]), row.attempts, code, reason, now)
         )
         _store_locally(session, outcome, row.tenant_id, row.id)
         if values["status"] != DeliveryStatus.QUEUED:
@@ -251,6 +291,10 @@ def _outcome_values(
     """The delivery's new column values, and the event's code and reason."""
     result = outcome.result
     values: dict[str, object] = {"lease_until": None, "updated_at": now}
+    if isinstance(result, Failed) and _account_problem(result.code):
+        # Wrong credentials or settings fail every message alike until someone fixes them:
+        # keep the messages, retry slowly, instead of failing them all at once.
+        result = RetryLater(result.code, result.reason, retry_after=policy.cap_seconds)
     if isinstance(result, Sent):
         local = outcome.capture is not None or outcome.portal_client_id is not None
         # Stored locally (portal inbox, dev outbox) means it has arrived.
@@ -285,6 +329,10 @@ def _outcome_values(
         "error_message": result.reason,
     }
     return values, code, result.reason
+
+
+def _account_problem(code: str) -> bool:
+    return code.startswith("smtp_auth") or code in ("smtp_config", "mailbox_missing")
 
 
 def _store_locally(

@@ -150,7 +150,10 @@ def _email_work(
     branch = (
         batch.branches.get(context.branch_id) if context and context.branch_id else None
     ) or batch.main_branches.get(tenant.id)
-    local = batch.mailboxes.get(tenant.id, "kanal")
+    local = batch.mailboxes.get(tenant.id)
+    if local is None:  # never send from a shared name: replies could not find the tenant
+        failed = Failed("mailbox_missing", "the account has no mailbox")
+        return Work(item, Channel.EMAIL, message.id, failed=failed)
     from_address = f"{local}@{setup.mail_domain}"
     reply_address = f"{local}+{thread.reply_token}@{setup.mail_domain}"
     client = batch.clients.get(thread.client_id) if thread.client_id else None

@@ -47,7 +47,7 @@ class ContextRef(Schema):
 class AttachmentIn(Schema):
     filename: str = Field(min_length=1, max_length=255)
     content_type: str = Field(default="application/pdf", max_length=100)
-    content_base64: str
+    content_base64: str = Field(max_length=14_000_000)  # 10 MB once decoded
 
 
 class Overrides(Schema):
@@ -158,18 +158,17 @@ def _thread(
     subject: str | None,
 ) -> tuple[Thread, bool]:  # fmt: skip
     """The thread of (client, context): one per order, whoever started it (seed 001)."""
+    key = None
     if client_id is not None or context is not None:
-        stmt = select(Thread).where(
-            Thread.client_id.is_(None) if client_id is None else Thread.client_id == client_id,
-            Thread.context_id.is_(None) if context is None else Thread.context_id == context.id,
-        )
-        found = session.scalars(stmt.order_by(Thread.created_at).limit(1)).first()
+        key = f"{client_id or '-'}/{context.id if context else '-'}"
+        found = session.scalars(select(Thread).where(Thread.key == key)).first()
         if found is not None:
             return found, False
     if subject is None and context is not None and context.number:
         subject = context.number
     thread = Thread(
         id=new_id(),
+        key=key,
         tenant_id=tenant.id,
         client_id=client_id,
         context_id=context.id if context else None,
@@ -224,6 +223,10 @@ def _existing(session: Session, key: str, digest: str) -> Message | None:
     return found
 
 
+class _Raced(Exception):
+    """A concurrent first message about the same (client, context) made the thread first."""
+
+
 def send_message(
     uow: UnitOfWork,
     tenant: TenantInfo,
@@ -235,6 +238,19 @@ def send_message(
 
     Returns the message and whether it is new (False: an Idempotency-Key replay).
     """
+    try:
+        return _send(uow, tenant, request, mail_domain, idempotency_key)
+    except _Raced:
+        return _send(uow, tenant, request, mail_domain, idempotency_key)  # joins that thread
+
+
+def _send(
+    uow: UnitOfWork,
+    tenant: TenantInfo,
+    request: SendRequest,
+    mail_domain: str,
+    idempotency_key: str | None,
+) -> tuple[MessageView, bool]:
     digest = request_hash(request)
     with uow:
         session = uow.session
@@ -251,6 +267,7 @@ def send_message(
             (None, None) if new_thread else _threading_headers(session, thread)
         )
         message_id = new_id()
+        emails = any(v.channel == Channel.EMAIL for v in allowed) or _notice_by_email(allowed)
         message = Message(
             id=message_id,
             tenant_id=tenant.id,
@@ -265,7 +282,8 @@ def send_message(
             idempotency_key=idempotency_key,
             request_hash=digest,
             meta=_recipient_meta(request, tenant, skipped),
-            email_message_id=f"<{message_id}@{mail_domain}>",
+            # Only mail carries a Message-ID, so follow-ups never point at one nobody received.
+            email_message_id=f"<{message_id}@{mail_domain}>" if emails else None,
             email_in_reply_to=in_reply_to,
             email_references=references,
             created_at=utcnow(),
@@ -305,8 +323,15 @@ def send_message(
             uow.rollback()
             if idempotency_key and (same := _existing(session, idempotency_key, digest)):
                 return message_view(session, same), False
+            if new_thread:
+                raise _Raced() from None
             raise
         return new_message_view(thread, message, attachments, queued), True
+
+
+def _notice_by_email(allowed: list[Allowed]) -> bool:
+    channels = {v.channel for v in allowed}
+    return Channel.PORTAL in channels and Channel.EMAIL not in channels
 
 
 def _portal_notice(

@@ -54,9 +54,11 @@ class Thread(Base, TenantOwned):
     __tablename__ = "threads"
     __table_args__ = (
         UniqueConstraint("tenant_id", "reply_token"),
-        Index("ix_threads_client_context", "tenant_id", "client_id", "context_id"),
+        # One thread per (client, context): two first messages racing cannot make two.
+        UniqueConstraint("tenant_id", "key"),
     )
 
+    key: Mapped[str | None] = mapped_column(String(80))  # "<client>/<context>", "-" for none
     client_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("clients.id", ondelete="SET NULL"), index=True
     )

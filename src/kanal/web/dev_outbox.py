@@ -3,7 +3,7 @@
 import uuid
 from pathlib import Path
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -14,7 +14,20 @@ _templates = Environment(
     autoescape=select_autoescape(["html"]),
 )
 
-router = APIRouter(prefix="/dev/outbox", tags=["dev"], include_in_schema=False)
+
+def _loopback_only(request: Request) -> None:
+    """Captured mail of every tenant: shown to this machine only."""
+    host = request.client.host if request.client else ""
+    if host not in ("127.0.0.1", "::1", "localhost", "testclient"):
+        raise HTTPException(status_code=404)
+
+
+router = APIRouter(
+    prefix="/dev/outbox",
+    tags=["dev"],
+    include_in_schema=False,
+    dependencies=[Depends(_loopback_only)],
+)
 
 
 @router.get("", response_class=HTMLResponse)

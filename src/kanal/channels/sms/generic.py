@@ -168,7 +168,7 @@ def _auth_headers(auth: GenericAuth) -> dict[str, str]:
     if auth.kind == "bearer":
         return {"Authorization": f"Bearer {auth.token}"}
     if auth.kind == "basic":
-        return {"Authorization": aiohttp.BasicAuth(auth.username, auth.password).encode()}
+        return {"Authorization": aiohttp.encode_basic_auth(auth.username, auth.password)}
     if auth.kind == "header":
         return {auth.header: auth.token}
     return {}

@@ -105,7 +105,10 @@ class TwilioGateway(HttpGateway):
         self.name = name
         self._url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         # With an API key the key SID is the user name and auth_token is its secret.
-        self._auth = aiohttp.BasicAuth(api_key_sid or account_sid, auth_token)
+        self._headers = {
+            "Accept": "application/json",
+            "Authorization": aiohttp.encode_basic_auth(api_key_sid or account_sid, auth_token),
+        }
 
     def request_fields(self, message: SmsMessage) -> dict[str, str]:
         """The form fields of one create-message request."""
@@ -126,8 +129,7 @@ class TwilioGateway(HttpGateway):
             "POST",
             self._url,
             data=self.request_fields(message),
-            auth=self._auth,
-            headers={"Accept": "application/json"},
+            headers=self._headers,
         )
         if isinstance(answer, RetryLater):
             return answer
