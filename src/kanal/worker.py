@@ -22,7 +22,7 @@ from kanal.channels.base import DeliveryResult, Failed, RetryLater, Sent
 from kanal.channels.smtp import SmtpChannel, SmtpSettings
 from kanal.channels.webhook import WebhookChannel
 from kanal.services import outbox, prepare, webhooks
-from kanal.store.db import listen_for_outbox
+from kanal.store.db import listen_for_outbox, sqlite_worker_lock
 from kanal.store.messaging import CapturedMail
 
 log = logging.getLogger("kanal.worker")
@@ -116,6 +116,7 @@ class Worker:
         )
         self.stopping = asyncio.Event()
         self._held: dict[object, tuple[outbox.Claimed, float]] = {}
+        self.refused = False  # another worker held the SQLite database
         self._renewed_at = 0.0
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -289,6 +290,18 @@ class Worker:
     # --- the loop ----------------------------------------------------------------------
 
     async def run(self) -> None:
+        lock = sqlite_worker_lock(self.settings.database_url)
+        if lock is None:
+            log.error("another worker already runs on this SQLite database; not starting")
+            self.refused = True
+            return
+        try:
+            await self._run_loop()
+        finally:
+            if hasattr(lock, "close"):
+                lock.close()
+
+    async def _run_loop(self) -> None:
         self._loop = asyncio.get_running_loop()
         listener = asyncio.create_task(self._listen())
         hooks = asyncio.create_task(self._webhook_loop())
@@ -388,5 +401,7 @@ def run_forever(container: Container) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, worker.stopping.set)
         await worker.run()
+        if worker.refused:
+            raise SystemExit(1)
 
     asyncio.run(main())

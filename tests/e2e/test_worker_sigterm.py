@@ -55,3 +55,31 @@ def test_sigterm_finishes_or_releases_the_claimed_batch(tmp_path: Path, peer: Sm
     # not on a terminal: the worker logged JSON lines
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     assert any(entry["msg"].endswith("stopped") for entry in lines)
+
+
+def test_a_second_worker_on_one_sqlite_database_refuses_to_start(tmp_path: Path) -> None:
+    """SQLite has no SKIP LOCKED: one worker per database, held by a file lock."""
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    seed(url).container.close()
+    env = {**os.environ, "KANAL_DATABASE_URL": url, "KANAL_SECRET_KEY": "t"}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "kanal", "worker"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not (tmp_path / "one.db.worker.lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        second = subprocess.run(
+            [sys.executable, "-m", "kanal", "worker"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert second.returncode == 1
+        assert "another worker already runs on this SQLite database" in second.stderr
+        assert first.poll() is None  # the first one keeps running
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=30)

@@ -59,3 +59,28 @@ async def listen_for_outbox(url: str, wake: Callable[[], None]) -> None:
         await connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
         async for _ in connection.notifies():
             wake()
+
+
+def sqlite_worker_lock(url: str) -> Any:
+    """On SQLite, an exclusive lock file beside the database, or None if another worker holds it.
+
+    SQLite has one writer and no SKIP LOCKED: two workers would claim the same rows. The
+    lock is a file lock, so a killed worker's lock goes with its process. On other
+    databases it returns a no-op token: any number of workers may run.
+    """
+    parsed = make_url(normalise_url(url))
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        return True
+    import fcntl
+
+    handle = open(f"{parsed.database}.worker.lock", "a")  # noqa: SIM115 - held for the process
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
