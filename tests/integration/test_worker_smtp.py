@@ -82,7 +82,8 @@ def test_mail_arrives_with_branch_identity_threading_and_attachments(
     )
     second = _send(api, client, context_id=order["id"], text="A ještě jedna věc.")
     drain(relay_worker(container, peer))
-    one, two = peer.wait_for_messages(2)
+    received = {m.message_id: m for m in peer.wait_for_messages(2)}  # sent concurrently
+    one, two = received[first["email_message_id"]], received[second["email_message_id"]]
     mail = one.parsed
     mailbox = api.get("/v1/tenant/mailbox").json()
     assert mail["From"].addresses[0].display_name == "FixIT Brno"
