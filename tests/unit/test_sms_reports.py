@@ -10,9 +10,9 @@ from email.utils import formatdate
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from kanal.channels.base import Failed, RetryLater, Sent
+from kanal.channels.base import Failed, RetryLater, Sent, retry_after
 from kanal.channels.sms import smsapi, twilio
-from kanal.channels.sms.base import HttpAnswer, retry_after
+from kanal.channels.sms.base import HttpAnswer
 from kanal.channels.sms.reports import (
     GenericReportMapping,
     ReportError,

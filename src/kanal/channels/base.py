@@ -4,7 +4,9 @@
 retries with backoff); ``Failed`` is permanent (the worker gives up at once).
 """
 
+import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +35,17 @@ class Failed:
 
 
 DeliveryResult = Sent | RetryLater | Failed
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

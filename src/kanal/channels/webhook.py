@@ -2,7 +2,7 @@
 
 import aiohttp
 
-from kanal.channels.base import DeliveryResult, Failed, RetryLater, Sent
+from kanal.channels.base import DeliveryResult, Failed, RetryLater, Sent, retry_after
 
 
 class WebhookChannel:
@@ -27,8 +27,7 @@ class WebhookChannel:
         if 200 <= status < 300:
             return Sent(detail=f"{status} {text}".strip())
         if status == 429 or status >= 500 or status == 408:
-            retry_after = response.headers.get("Retry-After", "")
-            delay = float(retry_after) if retry_after.isdigit() else None
+            delay = retry_after(response.headers.get("Retry-After"))
             return RetryLater(f"http_{status}", text, retry_after=delay)
         return Failed(f"http_{status}", text)
 

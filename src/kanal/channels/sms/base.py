@@ -8,15 +8,13 @@ what retrying cannot fix is ``Failed``.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import aiohttp
 from multidict import CIMultiDictProxy
 
-from kanal.channels.base import DeliveryResult, Failed, RetryLater
+from kanal.channels.base import DeliveryResult, Failed, RetryLater, retry_after
 from kanal.core.sms import analyze
 
 
@@ -73,20 +71,6 @@ class HttpAnswer:
 
     def text(self, limit: int = 500) -> str:
         return self.body[:limit].decode("utf-8", "replace")
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def http_status_result(answer: HttpAnswer, code: str | None = None) -> RetryLater | Failed:
