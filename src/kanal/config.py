@@ -5,6 +5,7 @@ Nothing is read at import time: :func:`load_settings` is called by bootstrap.
 
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import (
@@ -53,6 +54,24 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     secret_key_file: str = "var/secret.key"
 
+    # SMS. Gateways by name, each {"kind": "smsapi"|"twilio"|"generic", ...its settings}
+    # (KANAL_SMS_GATEWAYS as JSON, or [sms_gateways.<name>] tables in kanal.toml).
+    # "dev" is built in: the dev capture, shown in /dev/outbox beside email.
+    sms_gateways: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    sms_primary: str = "dev"
+    sms_secondary: str | None = None
+    # Sent from when a tenant has neither pool numbers nor an approved name (the brand).
+    sms_default_sender: str = "KANAL"
+    # Failover: this many errors within the window move traffic to the other gateway
+    # for the cool-down, then the primary is tried again.
+    sms_failover_errors: int = 5
+    sms_failover_window_seconds: float = 60.0
+    sms_failover_cooldown_seconds: float = 30.0
+    # How providers reach us (delivery-report callbacks). Unset: http://host:port.
+    public_url: str | None = None
+    # The service's staff API (/v1/ops: top-ups, sender-name decisions). Unset: disabled.
+    operator_token: str | None = None
+
     # Workers
     in_process_worker: bool = True  # `kanal serve` runs one worker in its own process
     worker_batch: int = 200
@@ -62,6 +81,10 @@ class Settings(BaseSettings):
     retry_base_seconds: float = 5.0
     retry_cap_seconds: float = 3600.0
     poll_seconds: float = 1.0
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @classmethod
     def settings_customise_sources(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from kanal.core.vocab import Channel
 
 # Channels whose adapters exist today; the rest answer "channel_unavailable".
-AVAILABLE = frozenset({Channel.EMAIL, Channel.PORTAL})
+AVAILABLE = frozenset({Channel.EMAIL, Channel.PORTAL, Channel.SMS})
 
 
 @dataclass(frozen=True, slots=True)

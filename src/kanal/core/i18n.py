@@ -5,6 +5,8 @@ All user-facing wording lives here, so adding a language is adding a column.
 
 from collections.abc import Mapping
 
+from kanal.core import i18n_reports, i18n_senders, i18n_sms
+
 LOCALES = ("pl", "cs", "en")
 DEFAULT_LOCALE = "pl"
 
@@ -349,6 +351,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{characters} forces Unicode; without them: {before} SMS → {after} SMS",
     },
 }
+
+# Areas keep their words in their own modules; every code still needs all three languages.
+for _area in (i18n_sms.MESSAGES, i18n_senders.MESSAGES, i18n_reports.MESSAGES):
+    MESSAGES.update(_area)
 
 
 def translate(code: str, locale: str | None, params: Mapping[str, object] | None = None) -> str:

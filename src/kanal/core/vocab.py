@@ -50,5 +50,7 @@ class DeliveryStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"  # the network gave up (SMS delivery report)
+    EXPIRED = "expired"  # validity ran out before the phone took it
     FAILED = "failed"
     BOUNCED = "bounced"

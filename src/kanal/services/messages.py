@@ -35,6 +35,11 @@ class DeliveryView(BaseModel):
     error_message: str | None
     sent_at: datetime | None
     final_at: datetime | None
+    # SMS: from whom, how many parts in which encoding, and what it costs (minor units)
+    sender: str | None = None
+    segments: int | None = None
+    encoding: str | None = None
+    cost_minor: int | None = None
     history: list[DeliveryEventView]
 
 
@@ -65,6 +70,7 @@ class MessageView(BaseModel):
     attachments: list[AttachmentView]
     deliveries: list[DeliveryView]
     skipped: list[SkippedChannel] = []
+    thread_replyable: bool = True  # False once an SMS went from a sender name
     created_at: datetime
 
 
@@ -113,6 +119,10 @@ def _delivery_view(d: Delivery, events: list[DeliveryEvent]) -> DeliveryView:
         error_message=d.error_message,
         sent_at=d.sent_at,
         final_at=d.final_at,
+        sender=d.sender,
+        segments=d.segments,
+        encoding=d.encoding,
+        cost_minor=d.cost_minor,
         history=[
             DeliveryEventView(
                 status=e.status, at=e.created_at, attempt=e.attempt, code=e.code, reason=e.reason
@@ -147,6 +157,7 @@ def _message_view(
         ],
         deliveries=[_delivery_view(d, events.get(d.id, [])) for d in deliveries],
         skipped=[SkippedChannel(**item) for item in m.meta.get("skipped", [])],
+        thread_replyable=thread.replyable,
         created_at=m.created_at,
     )
 

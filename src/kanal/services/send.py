@@ -11,6 +11,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from pydantic import Field
@@ -26,9 +27,11 @@ from kanal.core.i18n import translate
 from kanal.core.ids import new_id
 from kanal.core.phones import parse_phone
 from kanal.core.vocab import Channel, ContextKind, DeliveryStatus, Direction
+from kanal.services import sms_compose, wallet
 from kanal.services.common import Schema, TenantInfo, get_or_404
 from kanal.services.messages import MessageView, message_view, new_message_view
 from kanal.services.recipients import RecipientIn, recipient_facts
+from kanal.services.sms_compose import SmsOptions, SmsPlan, sms_options
 from kanal.store.bulk import insert_rows
 from kanal.store.db import notify_outbox
 from kanal.store.messaging import Delivery, DeliveryEvent, Message, MessageAttachment, Thread
@@ -135,14 +138,31 @@ def _apply_overrides(tenant: TenantInfo, recipient: Recipient, request: SendRequ
 
 
 def _verdicts(
-    tenant: TenantInfo, session: Session, request: SendRequest
-) -> tuple[Recipient, list[Allowed], list[Refused]]:
+    tenant: TenantInfo, session: Session, request: SendRequest, sms_sender: str
+) -> tuple[Recipient, list[Allowed], list[Refused], SmsPlan | None]:
     recipient = _apply_overrides(
         tenant, recipient_facts(session, tenant, request.recipient), request
     )
-    verdicts = eligibility.check_all(
-        [str(c) for c in request.channels], recipient, Facts(marketing=request.marketing)
-    )
+    chosen = [str(c) for c in request.channels]
+    options = sms_options(session, tenant.id) if Channel.SMS in chosen else SmsOptions()
+    facts = Facts(marketing=request.marketing, sms_enabled=options.enabled)
+    verdicts = eligibility.check_all(chosen, recipient, facts)
+    sms_plan = None
+    for index, verdict in enumerate(verdicts):
+        if isinstance(verdict, Allowed) and verdict.channel == Channel.SMS:
+            sms_plan, balance = sms_compose.plan(
+                session, tenant.id, request.recipient.client_id, verdict.address,
+                request.text, options, sms_sender,
+            )  # fmt: skip
+            # The same rule with the real price: enough money for this SMS, or refused.
+            priced = replace(facts, balance_minor=balance, sms_cost_minor=sms_plan.cost_minor)
+            verdicts[index] = eligibility.check(Channel.SMS, recipient, priced)
+            if isinstance(verdicts[index], Refused):
+                verdicts[index] = Refused(
+                    Channel.SMS, "insufficient_balance",
+                    {"balance": str(balance), "cost": str(sms_plan.cost_minor)},
+                )  # fmt: skip
+                sms_plan = None
     refused = [v for v in verdicts if isinstance(v, Refused)]
     allowed = [v for v in verdicts if isinstance(v, Allowed)]
     if refused and (not request.skip_unavailable or not allowed):
@@ -150,7 +170,7 @@ def _verdicts(
             Problem(r.code, f"channels.{r.channel}", {"channel": r.channel, **r.params})
             for r in refused
         )
-    return recipient, allowed, refused
+    return recipient, allowed, refused, sms_plan
 
 
 def _thread(
@@ -233,15 +253,17 @@ def send_message(
     request: SendRequest,
     mail_domain: str,
     idempotency_key: str | None = None,
+    sms_sender: str = "KANAL",
 ) -> tuple[MessageView, bool]:
     """Check, then record the message and its deliveries; workers deliver after commit.
 
     Returns the message and whether it is new (False: an Idempotency-Key replay).
+    ``sms_sender`` is the service's sender for tenants with no pool number or name.
     """
     try:
-        return _send(uow, tenant, request, mail_domain, idempotency_key)
-    except _Raced:
-        return _send(uow, tenant, request, mail_domain, idempotency_key)  # joins that thread
+        return _send(uow, tenant, request, mail_domain, idempotency_key, sms_sender)
+    except _Raced:  # joins the thread (or the client's number) the other request made
+        return _send(uow, tenant, request, mail_domain, idempotency_key, sms_sender)
 
 
 def _send(
@@ -250,13 +272,14 @@ def _send(
     request: SendRequest,
     mail_domain: str,
     idempotency_key: str | None,
+    sms_sender: str,
 ) -> tuple[MessageView, bool]:
     digest = request_hash(request)
     with uow:
         session = uow.session
         if idempotency_key and (same := _existing(session, idempotency_key, digest)):
             return message_view(session, same), False
-        recipient, allowed, skipped = _verdicts(tenant, session, request)
+        recipient, allowed, skipped, sms_plan = _verdicts(tenant, session, request, sms_sender)
         context = _context(session, request)
         files = _attachments(request)
         if request.author_employee_id is not None:
@@ -303,6 +326,10 @@ def _send(
         queued = [_queue(tenant, message, v.channel, v.address) for v in allowed]
         queued += _portal_notice(tenant, message, recipient, allowed)
         thread.last_message_at = message.created_at
+        if sms_plan is not None and not sms_plan.replyable:
+            thread.replyable = False  # a sender name cannot be answered (seed 000)
+        holds = _apply_sms_plan(tenant, queued, sms_plan)
+        assignment = sms_plan.new_assignment if sms_plan else None
         try:
             if not new_thread:
                 session.flush()  # the thread's new last_message_at
@@ -314,8 +341,10 @@ def _send(
                     *attachments,
                     *(delivery for delivery, _ in queued),
                     *(event for _, event in queued),
+                    *([assignment] if assignment else []),
                 ],
             )
+            wallet.reserve(session, tenant.id, holds)
             notify_outbox(session)
             uow.commit()  # one transaction: thread, message, deliveries, their first events
         except IntegrityError:
@@ -323,10 +352,26 @@ def _send(
             uow.rollback()
             if idempotency_key and (same := _existing(session, idempotency_key, digest)):
                 return message_view(session, same), False
-            if new_thread:
+            if new_thread or assignment is not None:
                 raise _Raced() from None
             raise
         return new_message_view(thread, message, attachments, queued), True
+
+
+def _apply_sms_plan(
+    tenant: TenantInfo, queued: list[tuple[Delivery, DeliveryEvent]], sms_plan: SmsPlan | None
+) -> list[wallet.Hold]:
+    """Put the planned text, sender, size and price on the SMS delivery; its wallet hold."""
+    holds = []
+    for delivery, _ in queued:
+        if delivery.channel == Channel.SMS and sms_plan is not None:
+            delivery.body = sms_plan.text
+            delivery.sender = sms_plan.sender
+            delivery.segments = sms_plan.segments
+            delivery.encoding = sms_plan.encoding
+            delivery.cost_minor = sms_plan.cost_minor
+            holds.append(wallet.Hold(tenant.id, delivery.id, sms_plan.cost_minor))
+    return holds
 
 
 def _notice_by_email(allowed: list[Allowed]) -> bool:

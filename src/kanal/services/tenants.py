@@ -14,6 +14,7 @@ from kanal.core.ids import new_id
 from kanal.core.phones import is_known_region
 from kanal.services.common import Schema, TenantInfo, View, raise_if
 from kanal.services.mailboxes import add_initial_mailbox
+from kanal.services.wallet import add_wallet
 from kanal.store.models import ApiKey, Branch, Tenant
 from kanal.store.orm import utcnow
 from kanal.store.uow import UnitOfWork, UnitOfWorkFactory
@@ -95,6 +96,7 @@ def create_tenant(uows: UnitOfWorkFactory, data: TenantIn) -> TenantView:
         uow.flush()  # the tenant row first: branches refer to it
         uow.session.add(Branch(tenant_id=tenant.id, trade_name=data.name, is_main=True))
         add_initial_mailbox(uow.session, tenant.id)
+        add_wallet(uow.session, tenant.id, tenant.locale)
         uow.commit()
         return TenantView.model_validate(tenant)
 

@@ -125,6 +125,8 @@ class Delivery(Base, TenantOwned):
     __table_args__ = (
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         Index("ix_deliveries_tenant_due", "tenant_id", "status", "next_attempt_at"),
+        Index("ix_deliveries_provider_message_id", "provider_message_id"),  # reports find it
+        Index("ix_deliveries_tenant_channel_created", "tenant_id", "channel", "created_at"),
     )
 
     message_id: Mapped[uuid.UUID] = mapped_column(
@@ -143,6 +145,13 @@ class Delivery(Base, TenantOwned):
     error_message: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column()
     final_at: Mapped[datetime | None] = mapped_column()
+    # SMS: what goes out exactly (after transliteration), from whom, its size and price.
+    body: Mapped[str | None] = mapped_column(Text)
+    sender: Mapped[str | None] = mapped_column(String(20))
+    segments: Mapped[int | None] = mapped_column(Integer)
+    encoding: Mapped[str | None] = mapped_column(String(8))
+    cost_minor: Mapped[int | None] = mapped_column(Integer)
+    gateway: Mapped[str | None] = mapped_column(String(50))  # the one that took it
 
     message: Mapped[Message] = relationship(lazy="raise")
 

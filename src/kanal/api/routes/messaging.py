@@ -29,8 +29,9 @@ def post_message(
     With the same `Idempotency-Key` and body, the first message is returned again (200).
     """
     container = request.app.state.container
+    settings = container.settings
     view, created = send.send_message(
-        uow, tenant, body, container.settings.mail_domain, idempotency_key
+        uow, tenant, body, settings.mail_domain, idempotency_key, settings.sms_default_sender
     )
     if created:
         container.wake_workers()

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from kanal.store import messaging, models  # noqa: F401 - registers the tables
+from kanal.store import messaging, models, sms  # noqa: F401 - registers the tables
 from kanal.store.orm import Base
 
 connection = context.config.attributes["connection"]
