@@ -15,7 +15,9 @@ from kanal.core.i18n import translate
 from kanal.core.phones import Phone, parse_phone
 from kanal.core.vocab import Channel
 from kanal.services.common import Schema, TenantInfo, get_or_404
+from kanal.services.sms_compose import sms_options
 from kanal.store.models import Client, Employee
+from kanal.store.sms import Wallet
 from kanal.store.uow import UnitOfWork
 
 
@@ -95,9 +97,15 @@ def client_channels(
     with uow:
         client = get_or_404(uow.session, Client, client_id, "client")
         facts = client_facts(client)
+        options = sms_options(uow.session, tenant.id)
+        balance = uow.session.scalars(
+            select(Wallet.balance_minor).where(Wallet.tenant_id == tenant.id)
+        ).first()
+    # Before a text exists, SMS needs a positive balance (seed 001); composing checks the price.
+    account = Facts(sms_enabled=options.enabled, balance_minor=balance or 0, sms_cost_minor=1)
     result = []
     for channel in Channel:
-        verdict = eligibility.check(channel, facts, Facts())
+        verdict = eligibility.check(channel, facts, account)
         if isinstance(verdict, Allowed):
             result.append(ChannelStatus(channel=channel, available=True, address=verdict.address))
         else:
