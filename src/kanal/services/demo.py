@@ -10,9 +10,12 @@ from kanal.services.common import TenantInfo
 from kanal.services.contexts import AssigneeIn, ContextIn, contexts
 from kanal.services.employees import EmployeeIn, employees
 from kanal.services.tenants import NewApiKey, TenantIn, create_api_key, create_tenant
+from kanal.services.wallet import TopUpIn, top_up
+from kanal.store.sms import SenderNumber
 from kanal.store.uow import UnitOfWorkFactory
 
 DEMO_NAME = "FixIT Serwis (demo)"
+DEMO_NUMBERS = ("+48500100200", "+48500100201")
 
 _POLISH = [
     ("Anna", "Nowak"), ("Piotr", "Wiśniewski"), ("Katarzyna", "Wójcik"), ("Łukasz", "Kowalczyk"),
@@ -142,5 +145,11 @@ def seed_demo(uows: UnitOfWorkFactory, seed: int = 7) -> tuple[TenantInfo, NewAp
                     data={"device": rng.choice(_DEVICES), "price_minor": rng.randint(5, 90) * 1000},
                 ),
             )
+    # Money for SMS and two numbers clients get one each of (their replies can come back).
+    top_up(uows, tenant.id, TopUpIn(amount_minor=100_00, reference="demo-welcome"))
+    with uows.for_tenant(tenant.id) as uow:
+        for e164 in DEMO_NUMBERS:
+            uow.session.add(SenderNumber(tenant_id=tenant.id, e164=e164))
+        uow.commit()
     key = create_api_key(uows, tenant.id, "demo")
     return tenant, key
