@@ -15,9 +15,9 @@ from kanal.core import money, sms
 from kanal.core.errors import invalid
 from kanal.core.phones import describe_e164
 from kanal.core.sms_advice import validate_sender_number
+from kanal.services.sender_names import approved_name
 from kanal.store.sms import (
     ClientSender,
-    SenderName,
     SenderNumber,
     SmsPrice,
     SmsSettings,
@@ -42,13 +42,7 @@ def sms_options(session: Session, tenant_id: uuid.UUID) -> SmsOptions:
     row = session.scalars(select(SmsSettings).where(SmsSettings.tenant_id == tenant_id)).first()
     if row is None:
         return SmsOptions()
-    name = None
-    if row.sender_name_id is not None:
-        name = session.scalars(
-            select(SenderName.name).where(
-                SenderName.id == row.sender_name_id, SenderName.status == "approved"
-            )
-        ).first()
+    name = approved_name(session, row.sender_name_id)
     return SmsOptions(row.enabled, row.transliterate, row.smart, row.max_segments, name)
 
 

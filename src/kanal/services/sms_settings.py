@@ -17,6 +17,7 @@ from kanal.core.errors import invalid
 from kanal.core.i18n import translate
 from kanal.core.secretbox import SecretBox
 from kanal.services.common import Schema, TenantInfo, View, get_or_404
+from kanal.services.sender_names import approved_name
 from kanal.services.sms_compose import DEFAULT_MAX_SEGMENTS
 from kanal.services.sms_gateways import tenant_gateway_key
 from kanal.store.sms import SenderName, SmsGatewayAccount, SmsSettings
@@ -88,12 +89,8 @@ def get_settings(uow: UnitOfWork, tenant: TenantInfo) -> SmsSettingsView:
 def put_settings(uow: UnitOfWork, tenant: TenantInfo, data: SmsSettingsIn) -> SmsSettingsView:
     with uow:
         session = uow.session
-        if data.sender_name_id is not None:
-            status = session.scalars(
-                select(SenderName.status).where(SenderName.id == data.sender_name_id)
-            ).first()
-            if status != "approved":
-                raise invalid("sms_sender_name_not_approved", "sender_name_id")
+        if data.sender_name_id is not None and approved_name(session, data.sender_name_id) is None:
+            raise invalid("sms_sender_name_not_approved", "sender_name_id")
         names = set(session.scalars(select(SmsGatewayAccount.name)))
         for field in ("primary_gateway", "secondary_gateway"):
             value = getattr(data, field)
