@@ -9,7 +9,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
-from kanal import logs
+from kanal import cli_reports, cli_staff, logs
 from kanal.api.app import create_app
 from kanal.bootstrap import Container, build
 from kanal.core import sms
@@ -30,6 +30,8 @@ sms_app = typer.Typer(help="SMS tools.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(sms_app, name="sms")
+cli_staff.register(app, sms_app)  # sender-name, sms number, wallet
+app.add_typer(cli_reports.report_app, name="report")
 
 console = Console()
 err = Console(stderr=True)

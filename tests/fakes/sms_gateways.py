@@ -317,7 +317,8 @@ class FakeSmsapi(FakeHttpServer):
         self.auth_failure = auth_failure
         self.duplicate_answer = duplicate_answer
         self.idx_ttl = idx_ttl
-        self._ids = itertools.count(7074294081650020450)
+        # a random start: ids stay unique across fakes sharing one test database
+        self._ids = itertools.count(7074294081650020450 + secrets.randbelow(10**9) * 10**6)
         self._by_idx: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def _routes(self, app: web.Application) -> None:

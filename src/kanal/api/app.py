@@ -9,7 +9,17 @@ from fastapi import FastAPI
 from kanal import __version__
 from kanal.api import errors, ops
 from kanal.api.deps import KeyCache
-from kanal.api.routes import directory, messaging, settings, sms, tenant
+from kanal.api.routes import (
+    callbacks,
+    directory,
+    messaging,
+    operator,
+    reports,
+    senders,
+    settings,
+    sms,
+    tenant,
+)
 from kanal.bootstrap import Container
 from kanal.web import dev_outbox
 
@@ -50,6 +60,10 @@ def create_app(container: Container, *, run_worker: bool = False) -> FastAPI:
         app.include_router(router)
     app.include_router(messaging.router)
     app.include_router(sms.router)
+    app.include_router(reports.router)
+    app.include_router(callbacks.router)
+    app.include_router(senders.router)
+    app.include_router(operator.router, include_in_schema=bool(container.settings.operator_token))
     if container.settings.dev_outbox and not container.settings.smtp_host:
         app.include_router(dev_outbox.router)
     return app

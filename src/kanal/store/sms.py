@@ -170,6 +170,6 @@ class DeliveryReport(Base, TenantOwned):
     reported_at: Mapped[datetime | None] = mapped_column()
     applied_at: Mapped[datetime | None] = mapped_column()
     delivery_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("deliveries.id", ondelete="SET NULL")
+        ForeignKey("deliveries.id", ondelete="SET NULL"), index=True
     )
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)

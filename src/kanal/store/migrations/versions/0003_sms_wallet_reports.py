@@ -269,6 +269,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_delivery_reports_tenant_id"), ["tenant_id"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_delivery_reports_delivery_id"), ["delivery_id"], unique=False
+        )
 
     op.create_table(
         "wallet_entries",
@@ -391,6 +394,7 @@ def downgrade() -> None:
 
     op.drop_table("wallet_entries")
     with op.batch_alter_table("delivery_reports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_delivery_reports_delivery_id"))
         batch_op.drop_index(batch_op.f("ix_delivery_reports_tenant_id"))
         batch_op.drop_index("ix_delivery_reports_pending")
 
