@@ -9,7 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from kanal.core.errors import KanalError, NotFound, Problem, Unauthorized, ValidationFailed
+from kanal.core.errors import (
+    Forbidden,
+    KanalError,
+    NotFound,
+    Problem,
+    Unauthorized,
+    ValidationFailed,
+)
 from kanal.core.i18n import pick_locale, translate
 
 log = logging.getLogger("kanal.api")
@@ -41,7 +48,7 @@ _PYDANTIC_CODES = {
     "uuid_type": "invalid_value",
 }
 
-_STATUS = {ValidationFailed: 422, NotFound: 404, Unauthorized: 401}
+_STATUS = {ValidationFailed: 422, NotFound: 404, Unauthorized: 401, Forbidden: 403}
 
 
 def _locale(request: Request) -> str:

@@ -47,6 +47,12 @@ class Unauthorized(KanalError):
     code = "unauthorized"
 
 
+class Forbidden(KanalError):
+    """The caller is known but may not do this (a callback with a wrong token or signature)."""
+
+    code = "forbidden"
+
+
 def invalid(code: str, field: str | None = None, **params: object) -> ValidationFailed:
     """A ValidationFailed with a single problem: ``raise invalid("phone_invalid", "phones[0]")``."""
     return ValidationFailed([Problem(code, field, params)])

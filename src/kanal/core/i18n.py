@@ -27,6 +27,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "cs": "Chybí platný klíč API (hlavička Authorization: Bearer).",
         "en": "A valid API key is required (Authorization: Bearer header).",
     },
+    "forbidden": {
+        "pl": "Brak uprawnień do tej operacji.",
+        "cs": "K této operaci nemáte oprávnění.",
+        "en": "Not allowed.",
+    },
     "malformed_request": {
         "pl": "Nie można odczytać treści żądania (oczekiwano JSON).",
         "cs": "Obsah požadavku nelze přečíst (očekáván JSON).",

@@ -36,7 +36,7 @@ from kanal.channels.sms.reports import (
     verify_twilio_signature,
     verify_url_token,
 )
-from kanal.core.errors import KanalError
+from kanal.core.errors import Forbidden, KanalError
 from kanal.core.secretbox import SecretBox
 from kanal.services import delivery_reports as reports
 from kanal.services.sms_gateways import DEV, account_id_of, service_callback_token
@@ -52,13 +52,13 @@ MAX_BODY = 256 * 1024
 """A report is a few hundred bytes; SMSAPI batches stay far below this."""
 
 
-class CallbackForbidden(KanalError):
+class CallbackForbidden(Forbidden):
     """No such gateway, or the callback's token is wrong: answer 403."""
 
     code = "callback_forbidden"
 
 
-class CallbackSignatureInvalid(KanalError):
+class CallbackSignatureInvalid(Forbidden):
     """A signed callback (Twilio) whose signature does not match: answer 403."""
 
     code = "callback_signature_invalid"
