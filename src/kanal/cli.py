@@ -77,6 +77,8 @@ def serve(
         console.print("with an in-process worker (set KANAL_IN_PROCESS_WORKER=false to run none)")
     if not settings.smtp_host:
         console.print(f"no SMTP relay set: email goes to the dev outbox at {base}/dev/outbox")
+    if settings.sms_primary == "dev":
+        console.print(f"no SMS gateway set (KANAL_SMS_PRIMARY): SMS go to {base}/dev/outbox too")
     logs.setup(settings.log_level)
     app_ = create_app(container, run_worker=settings.in_process_worker)
     uvicorn.run(app_, host=bind_host, port=bind_port, log_config=None, log_level=settings.log_level)
