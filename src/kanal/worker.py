@@ -21,7 +21,9 @@ from kanal.bootstrap import Container
 from kanal.channels.base import DeliveryResult, Failed, RetryLater, Sent
 from kanal.channels.smtp import SmtpChannel, SmtpSettings
 from kanal.channels.webhook import WebhookChannel
+from kanal.core.vocab import Channel
 from kanal.services import outbox, prepare, webhooks
+from kanal.sms_sender import SmsSender
 from kanal.store.db import listen_for_outbox, sqlite_worker_lock
 from kanal.store.messaging import CapturedMail
 
@@ -104,10 +106,15 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.smtp = SmtpChannel()
         self.webhook_channel = WebhookChannel()
+        self.sms = SmsSender(self.settings)
         self.setup = prepare.MailSetup(
             mail_domain=self.settings.mail_domain,
             relay=relay_settings(container),
             secrets=container.secrets,
+            base_url=self.settings.base_url,
+            sms_gateways=self.settings.sms_gateways,
+            sms_primary=self.settings.sms_primary,
+            sms_secondary=self.settings.sms_secondary,
         )
         self.policy = outbox.RetryPolicy(
             max_attempts=self.settings.max_attempts,
@@ -194,6 +201,11 @@ class Worker:
                 portal_client_id=work.portal_client_id,
                 message_id=work.message_id,
             )
+        if work.channel == Channel.SMS and work.sms is not None:
+            started = time.perf_counter()
+            outcome = await self.sms.send(work)
+            SEND_SECONDS.labels(work.channel).observe(time.perf_counter() - started)
+            return outcome
         envelope = work.envelope
         if envelope is None:
             return outbox.Outcome(
@@ -339,6 +351,7 @@ class Worker:
             await asyncio.gather(hooks, heartbeat, return_exceptions=True)
             await self.webhook_channel.aclose()
             await self.smtp.aclose()
+            await self.sms.aclose()
             log.info("worker %s stopped", self.worker_id)
 
     def _claim_events(self) -> list[webhooks.EventJob]:

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from kanal.channels.base import DeliveryResult, Failed, RetryLater, Sent
 from kanal.core.backoff import retry_delay
 from kanal.core.ids import new_id
-from kanal.core.vocab import DeliveryStatus
+from kanal.core.vocab import Channel, DeliveryStatus
+from kanal.services import delivery_reports, wallet
 from kanal.services.webhooks import active_endpoints, queue_status_event
 from kanal.store.messaging import CapturedMail, Delivery, DeliveryEvent, PortalMessage
 from kanal.store.models import Tenant
@@ -53,6 +54,7 @@ class Outcome:
     capture: CapturedMail | None = None
     portal_client_id: uuid.UUID | None = None
     message_id: uuid.UUID | None = None
+    gateway: str | None = None  # the SMS gateway that was tried (Delivery.gateway)
 
 
 def reclaim_expired(session: Session, now: datetime, max_attempts: int = 8) -> int:
@@ -61,15 +63,17 @@ def reclaim_expired(session: Session, now: datetime, max_attempts: int = 8) -> i
     One that has used all its attempts this way (it may be what kills the worker) fails.
     """
     rows = session.execute(
-        select(Delivery.id, Delivery.tenant_id, Delivery.attempts)
+        select(Delivery.id, Delivery.tenant_id, Delivery.attempts, Delivery.cost_minor)
         .where(Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)
         .with_for_update(skip_locked=True)
     ).all()
     if not rows:
         return 0
-    updates, events = [], []
-    for delivery_id, tenant_id, attempts in rows:
+    updates, events, refunds = [], [], []
+    for delivery_id, tenant_id, attempts, cost_minor in rows:
         exhausted = attempts >= max_attempts
+        if exhausted and cost_minor:
+            refunds.append(wallet.Hold(tenant_id, delivery_id, cost_minor))
         status = DeliveryStatus.FAILED if exhausted else DeliveryStatus.QUEUED
         code = "retries_exhausted:lease_expired" if exhausted else "lease_expired"
         update_values: dict[str, object] = {
@@ -89,6 +93,7 @@ def reclaim_expired(session: Session, now: datetime, max_attempts: int = 8) -> i
     for group in _by_keys(updates):
         session.execute(update(Delivery), group)
     session.execute(insert(DeliveryEvent), events)
+    wallet.release(session, refunds)
     return len(rows)
 
 
@@ -232,6 +237,7 @@ def record(
                 Delivery.channel,
                 Delivery.recipient,
                 Delivery.attempts,
+                Delivery.cost_minor,
             )
             .where(
                 Delivery.id.in_([o.claimed.delivery_id for o in outcomes]),
@@ -247,11 +253,21 @@ def record(
     updates: list[dict[str, object]] = []
     events: list[dict[str, object]] = []
     written = []
+    charges: list[wallet.Hold] = []  # SMS sent: the reservation becomes a charge
+    refunds: list[wallet.Hold] = []  # SMS failed for good: the reservation comes back
     for outcome in outcomes:
         row = held.get(outcome.claimed.delivery_id)
         if row is None or row.attempts != outcome.claimed.attempt:
             continue
         values, code, reason = _outcome_values(outcome, row.attempts, policy, now)
+        if outcome.gateway is not None:
+            values["gateway"] = outcome.gateway
+        if row.cost_minor and row.channel == Channel.SMS:
+            hold = wallet.Hold(row.tenant_id, row.id, row.cost_minor)
+            if isinstance(outcome.result, Sent):
+                charges.append(hold)
+            elif values["status"] == DeliveryStatus.FAILED:
+                refunds.append(hold)
         updates.append({"id": row.id, **values})
         events.append(
             _event(row.tenant_id, row.id, str(values["status"]), row.attempts, code, reason, now)
@@ -274,6 +290,18 @@ def record(
         for group in _by_keys(updates):
             session.execute(update(Delivery), group)
         session.execute(insert(DeliveryEvent), events)
+        # Reports the provider sent before this send was recorded (it was faster than us).
+        delivery_reports.apply_pending(
+            session,
+            [
+                o.claimed.delivery_id
+                for o, status in written
+                if status == DeliveryStatus.SENT and o.claimed.channel == Channel.SMS
+            ],
+        )
+    # Under the row locks taken above and fenced by the attempt: once per delivery.
+    wallet.charge(session, charges)
+    wallet.release(session, refunds)
     return written
 
 
@@ -331,8 +359,19 @@ def _outcome_values(
     return values, code, result.reason
 
 
+SMS_ACCOUNT_PROBLEMS = frozenset(
+    {"sms_config", "smsapi_101", "smsapi_102", "smsapi_103", "smsapi_105", "twilio_20003",
+     "http_401"}
+)  # fmt: skip
+"""SMS gateway credentials, balance or settings are wrong: every message fails alike."""
+
+
 def _account_problem(code: str) -> bool:
-    return code.startswith("smtp_auth") or code in ("smtp_config", "mailbox_missing")
+    return (
+        code.startswith("smtp_auth")
+        or code in ("smtp_config", "mailbox_missing")
+        or code in SMS_ACCOUNT_PROBLEMS
+    )
 
 
 def _store_locally(

@@ -1,24 +1,28 @@
-"""Turn claimed deliveries into work a channel can do: rendered email, portal inbox rows.
+"""Turn claimed deliveries into work a channel can do: rendered email, portal inbox rows,
+SMS with their gateway route (``prepare_sms``).
 
 Everything a batch needs is loaded with a handful of IN queries, so one claim of 200
 deliveries costs a few round trips, not hundreds.
 """
 
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kanal.channels.base import Failed
+from kanal.channels.sms.base import SmsMessage
 from kanal.channels.smtp import Envelope, SmtpSettings
 from kanal.core import mail
 from kanal.core.i18n import pick_locale, translate
 from kanal.core.secretbox import SecretBox
 from kanal.core.vocab import Channel
+from kanal.services import prepare_sms
 from kanal.services.outbox import Claimed
+from kanal.services.prepare_sms import SmsRoute
 from kanal.store.messaging import Delivery, Mailbox, Message, SmtpAccount, Thread
 from kanal.store.models import Branch, Client, Context, Employee, Tenant
 
@@ -35,6 +39,8 @@ class Work:
     subject: str | None = None
     portal_client_id: uuid.UUID | None = None
     failed: Failed | None = None  # could not even be prepared
+    sms: SmsMessage | None = None  # with the primary's callback URL
+    sms_route: SmsRoute | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,16 @@ class MailSetup:
     mail_domain: str
     relay: SmtpSettings | None
     secrets: SecretBox
+    # SMS: how providers reach us, and the service's gateways (see services.prepare_sms)
+    base_url: str = "http://127.0.0.1:8000"
+    sms_gateways: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    sms_primary: str = "dev"
+    sms_secondary: str | None = None
+
+    def sms_setup(self) -> prepare_sms.SmsSetup:
+        return prepare_sms.SmsSetup(
+            self.base_url, self.sms_gateways, self.sms_primary, self.sms_secondary, self.secrets
+        )
 
 
 def _by_id(session: Session, model: Any, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, Any]:
@@ -70,7 +86,13 @@ class _Batch:
 
 def _load(session: Session, claimed: Sequence[Claimed]) -> _Batch:
     deliveries = _by_id(session, Delivery, {c.delivery_id for c in claimed})
-    messages = _by_id(session, Message, {d.message_id for d in deliveries.values()})
+    # An SMS carries its exact text on the delivery: nothing else to load for it.
+    claimed = [c for c in claimed if c.channel != Channel.SMS]
+    if not claimed:
+        return _Batch(deliveries, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
+    messages = _by_id(
+        session, Message, {d.message_id for d in deliveries.values() if d.channel != Channel.SMS}
+    )
     threads = _by_id(session, Thread, {m.thread_id for m in messages.values()})
     contexts = _by_id(session, Context, {t.context_id for t in threads.values()})
     employee_ids = {
@@ -112,9 +134,20 @@ def _load(session: Session, claimed: Sequence[Claimed]) -> _Batch:
 
 def prepare(session: Session, claimed: Sequence[Claimed], setup: MailSetup) -> list[Work]:
     batch = _load(session, claimed)
+    texting = {c.tenant_id for c in claimed if c.channel == Channel.SMS}
+    sms_batch = prepare_sms.load(session, texting)
+    sms_setup = setup.sms_setup() if texting else None
     work = []
     for item in claimed:
         delivery = batch.deliveries[item.delivery_id]
+        if sms_setup is not None and delivery.channel == Channel.SMS:
+            ready = prepare_sms.sms_work(sms_batch, sms_setup, delivery)
+            if isinstance(ready, Failed):
+                work.append(Work(item, Channel.SMS, delivery.message_id, failed=ready))
+            else:
+                sms, route = ready
+                work.append(Work(item, Channel.SMS, delivery.message_id, sms=sms, sms_route=route))
+            continue
         message = batch.messages[delivery.message_id]
         thread = batch.threads[message.thread_id]
         if delivery.channel == Channel.PORTAL:

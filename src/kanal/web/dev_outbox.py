@@ -45,4 +45,6 @@ def outbox_message(request: Request, captured_id: uuid.UUID) -> str:
 @router.get("/{captured_id}/raw")
 def outbox_raw(request: Request, captured_id: uuid.UUID) -> Response:
     item = dev_outbox.get_captured(request.app.state.container.uows, captured_id)
+    if item.is_sms:
+        return Response(item.raw, media_type="text/plain; charset=utf-8")
     return Response(item.raw, media_type="message/rfc822")

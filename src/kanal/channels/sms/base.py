@@ -109,8 +109,11 @@ class HttpGateway:
         except aiohttp.ServerDisconnectedError:
             # The request may have been processed: only an idempotent gateway is safe here.
             return RetryLater("http_disconnected", f"{url} hung up before answering")
-        except aiohttp.ClientConnectionError as exc:
+        except aiohttp.ClientConnectorError as exc:  # never connected: nothing was sent
             return RetryLater("http_connect", str(exc) or exc.__class__.__name__)
+        except aiohttp.ClientConnectionError as exc:
+            # Reset mid-request: the provider may have taken it, like a hang-up.
+            return RetryLater("http_disconnected", str(exc) or exc.__class__.__name__)
         except aiohttp.ClientError as exc:
             return RetryLater("http_error", str(exc) or exc.__class__.__name__)
 
