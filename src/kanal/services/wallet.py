@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import Field
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from kanal.core.errors import NotFound, Problem, ValidationFailed, invalid
@@ -31,6 +31,8 @@ from kanal.store.sms import SmsPrice, Wallet, WalletEntry
 from kanal.store.uow import UnitOfWork, UnitOfWorkFactory
 
 TOPUP, RESERVATION, RELEASE, CHARGE = "topup", "reservation", "release", "charge"
+# Core inserts: these run in every compose and every recorded SMS result (the hot paths).
+ENTRIES: Table = WalletEntry.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,7 @@ def reserve(session: Session, tenant_id: uuid.UUID, holds: Sequence[Hold]) -> No
         )  # fmt: skip
     now = utcnow()
     session.execute(
-        insert(WalletEntry),
+        ENTRIES.insert(),
         [_entry(tenant_id, RESERVATION, -h.cost_minor, h.delivery_id, None, now) for h in holds],
     )
 
@@ -135,7 +137,7 @@ def charge(session: Session, holds: Sequence[Hold]) -> int:
             rows.append(_entry(h.tenant_id, RELEASE, h.cost_minor, h.delivery_id, None, now))
             rows.append(_entry(h.tenant_id, CHARGE, -h.cost_minor, h.delivery_id, None, now))
     if rows:
-        session.execute(insert(WalletEntry), rows)
+        session.execute(ENTRIES.insert(), rows)
     return len(rows) // 2
 
 
@@ -154,7 +156,7 @@ def release(session: Session, holds: Sequence[Hold]) -> int:
             back[h.tenant_id] = back.get(h.tenant_id, 0) + h.cost_minor
     if not rows:
         return 0
-    session.execute(insert(WalletEntry), rows)
+    session.execute(ENTRIES.insert(), rows)
     for tenant_id, amount in sorted(back.items()):  # a fixed order: no deadlock between workers
         session.execute(
             update(Wallet)

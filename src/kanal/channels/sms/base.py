@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import aiohttp
 from multidict import CIMultiDictProxy
@@ -71,6 +72,14 @@ class HttpAnswer:
 
     def text(self, limit: int = 500) -> str:
         return self.body[:limit].decode("utf-8", "replace")
+
+
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def form_body(fields: dict[str, str]) -> bytes:
+    """A form body, encoded once: a dict makes aiohttp build a FormData per request."""
+    return urlencode(fields).encode()
 
 
 def http_status_result(answer: HttpAnswer, code: str | None = None) -> RetryLater | Failed:

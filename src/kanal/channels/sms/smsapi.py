@@ -15,10 +15,12 @@ import aiohttp
 
 from kanal.channels.base import DeliveryResult, Failed, RetryLater, Sent
 from kanal.channels.sms.base import (
+    FORM_HEADERS,
     HttpAnswer,
     HttpGateway,
     SmsCapabilities,
     SmsMessage,
+    form_body,
     http_status_result,
 )
 
@@ -150,7 +152,11 @@ class SmsapiGateway(HttpGateway):
         super().__init__(session, timeout)
         self.name = name
         self._url = base_url.rstrip("/") + "/sms.do"
-        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            **FORM_HEADERS,
+        }
         self._test_mode = test_mode
 
     def request_fields(self, message: SmsMessage) -> dict[str, str]:
@@ -174,7 +180,7 @@ class SmsapiGateway(HttpGateway):
 
     async def send(self, message: SmsMessage) -> DeliveryResult:
         answer = await self._request(
-            "POST", self._url, data=self.request_fields(message), headers=self._headers
+            "POST", self._url, data=form_body(self.request_fields(message)), headers=self._headers
         )
         if isinstance(answer, RetryLater):
             return answer

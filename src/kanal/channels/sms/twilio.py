@@ -17,10 +17,12 @@ import aiohttp
 
 from kanal.channels.base import DeliveryResult, Failed, RetryLater, Sent
 from kanal.channels.sms.base import (
+    FORM_HEADERS,
     HttpAnswer,
     HttpGateway,
     SmsCapabilities,
     SmsMessage,
+    form_body,
     http_status_result,
     too_many_parts,
 )
@@ -108,6 +110,7 @@ class TwilioGateway(HttpGateway):
         self._headers = {
             "Accept": "application/json",
             "Authorization": aiohttp.encode_basic_auth(api_key_sid or account_sid, auth_token),
+            **FORM_HEADERS,
         }
 
     def request_fields(self, message: SmsMessage) -> dict[str, str]:
@@ -128,7 +131,7 @@ class TwilioGateway(HttpGateway):
         answer = await self._request(
             "POST",
             self._url,
-            data=self.request_fields(message),
+            data=form_body(self.request_fields(message)),
             headers=self._headers,
         )
         if isinstance(answer, RetryLater):
