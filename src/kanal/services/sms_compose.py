@@ -75,21 +75,21 @@ def measure(text: str, options: SmsOptions) -> sms.SmsAnalysis:
 
 
 def price(session: Session, tenant_id: uuid.UUID, to_e164: str, segments: int) -> tuple[int, int]:
-    """(cost of this SMS, the wallet's balance now) in the wallet's currency."""
-    wallet = session.execute(
-        select(Wallet.currency, Wallet.balance_minor).where(Wallet.tenant_id == tenant_id)
-    ).first()
-    currency, balance = wallet if wallet else ("PLN", 0)
-    prices = {
-        (c, k): p
-        for c, k, p in session.execute(
-            select(SmsPrice.currency, SmsPrice.country, SmsPrice.price_minor).where(
-                SmsPrice.currency == currency
-            )
+    """(cost of this SMS, the wallet's balance now) in the wallet's currency: one query."""
+    country = describe_e164(to_e164).country
+    rows = session.execute(
+        select(Wallet.currency, Wallet.balance_minor, SmsPrice.country, SmsPrice.price_minor)
+        .outerjoin(
+            SmsPrice,
+            (SmsPrice.currency == Wallet.currency)
+            & SmsPrice.country.in_([country, money.DEFAULT_COUNTRY]),
         )
-    }
+        .where(Wallet.tenant_id == tenant_id)
+    ).all()
+    currency, balance = (rows[0][0], rows[0][1]) if rows else ("PLN", 0)
+    prices = {(currency, row[2]): row[3] for row in rows if row[2] is not None}
     try:
-        unit = money.segment_price(prices, currency, describe_e164(to_e164).country)
+        unit = money.segment_price(prices, currency, country)
     except LookupError as exc:
         raise invalid("sms_no_price", "recipient", currency=currency) from exc
     return money.sms_cost(segments, unit), balance
