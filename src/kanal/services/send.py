@@ -286,11 +286,11 @@ def _send(
             get_or_404(session, Employee, request.author_employee_id, "employee")
         client_id = request.recipient.client_id
         thread, new_thread = _thread(session, tenant, client_id, context, request.subject)
-        in_reply_to, references = (
-            (None, None) if new_thread else _threading_headers(session, thread)
-        )
         message_id = new_id()
         emails = any(v.channel == Channel.EMAIL for v in allowed) or _notice_by_email(allowed)
+        in_reply_to, references = (
+            (None, None) if new_thread or not emails else _threading_headers(session, thread)
+        )
         message = Message(
             id=message_id,
             tenant_id=tenant.id,

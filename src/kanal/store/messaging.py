@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -79,6 +80,14 @@ class Message(Base, TenantOwned):
         UniqueConstraint("tenant_id", "idempotency_key"),
         # a thread's latest message is one index probe, however long the thread
         Index("ix_messages_thread_created", "thread_id", "created_at"),
+        # a follow-up's parent email, however many SMS the thread has had since
+        Index(
+            "ix_messages_thread_email",
+            "thread_id",
+            "created_at",
+            sqlite_where=text("email_message_id IS NOT NULL"),
+            postgresql_where=text("email_message_id IS NOT NULL"),
+        ),
     )
 
     thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
