@@ -45,6 +45,9 @@ SEND_SECONDS = Histogram(
 class _GroupCommit:
     """Commits outcomes as they arrive; whatever arrived meanwhile shares one transaction."""
 
+    LINGER = 0.01  # seconds a small group waits for company
+    ENOUGH = 32  # a group this big commits at once
+
     def __init__(
         self, write: Callable[[Sequence[outbox.Outcome], Sequence[outbox.Claimed]], None]
     ) -> None:
@@ -63,6 +66,10 @@ class _GroupCommit:
     async def _loop(self) -> None:
         while True:
             await self._wake.wait()
+            if len(self._pending) < self.ENOUGH and not self._closed:
+                # Results come in a stream: a few ms of waiting makes one commit of many,
+                # and a commit costs far more than a row.
+                await asyncio.sleep(self.LINGER)
             self._wake.clear()
             batch, self._pending = self._pending, []
             if batch:

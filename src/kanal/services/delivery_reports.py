@@ -15,12 +15,12 @@ calls :func:`apply_pending`. Whichever commits second sees the other's work.
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -290,32 +290,20 @@ def _event(
     )
 
 
-def apply_pending(session: Session, delivery_ids: Iterable[uuid.UUID]) -> int:
-    """Apply the reports that arrived before these deliveries' sends were recorded.
+def apply_pending(session: Session, sent: Sequence[tuple[uuid.UUID, str | None]]) -> int:
+    """Apply the reports that arrived before these sends were recorded.
 
-    The worker calls it in the transaction that marks them sent (``outbox.record``), with
-    the rows still locked. Returns how many reports were applied.
+    ``sent`` holds (delivery id, provider message id) of SMS just marked sent. The worker
+    calls it in the transaction that marks them (``outbox.record``), with the rows still
+    locked. The usual answer is "none waiting": one indexed query, nothing else.
     """
-    ids = list(delivery_ids)
-    if not ids:
+    if not sent:
         return 0
-    targets = [
-        Target.of(row)
-        for row in session.execute(
-            select(*_COLUMNS).where(Delivery.id.in_(ids), Delivery.channel == Channel.SMS)
-        )
-    ]
-    targets = [t for t in targets if t.status not in NOT_YET_SENT]
-    by_id = {t.id: t for t in targets}
-    by_message = {t.provider_message_id: t for t in targets if t.provider_message_id}
-    without_message = [t.id for t in targets if not t.provider_message_id]
-    conditions = []
-    if by_message:  # the usual case, on the index of pending reports
-        conditions.append(DeliveryReport.provider_message_id.in_(list(by_message)))
-    if without_message:
-        conditions.append(DeliveryReport.delivery_id.in_(without_message))
-    if not conditions:
-        return 0
+    ids = [delivery_id for delivery_id, _ in sent]
+    message_ids = [pmid for _, pmid in sent if pmid]
+    matches: ColumnElement[bool] = DeliveryReport.delivery_id.in_(ids)
+    if message_ids:  # a tenant gateway's early report may know only the provider's id
+        matches = or_(matches, DeliveryReport.provider_message_id.in_(message_ids))
     rows = session.execute(
         select(
             DeliveryReport.id,
@@ -328,10 +316,19 @@ def apply_pending(session: Session, delivery_ids: Iterable[uuid.UUID]) -> int:
             DeliveryReport.delivery_id,
             DeliveryReport.tenant_id,
             DeliveryReport.created_at,
-        ).where(DeliveryReport.applied_at.is_(None), or_(*conditions))
+        ).where(DeliveryReport.applied_at.is_(None), matches)
     ).all()
     if not rows:
         return 0
+    targets = [
+        Target.of(row)
+        for row in session.execute(
+            select(*_COLUMNS).where(Delivery.id.in_(ids), Delivery.channel == Channel.SMS)
+        )
+    ]
+    targets = [t for t in targets if t.status not in NOT_YET_SENT]
+    by_id = {t.id: t for t in targets}
+    by_message = {t.provider_message_id: t for t in targets if t.provider_message_id}
     now = utcnow()
     endpoints = active_endpoints(session, {t.tenant_id for t in targets})
     applied = 0

@@ -302,9 +302,11 @@ def record(
         delivery_reports.apply_pending(
             session,
             [
-                o.claimed.delivery_id
+                (o.claimed.delivery_id, o.result.provider_message_id)
                 for o, status in written
-                if status == DeliveryStatus.SENT and o.claimed.channel == Channel.SMS
+                if status == DeliveryStatus.SENT
+                and o.claimed.channel == Channel.SMS
+                and isinstance(o.result, Sent)
             ],
         )
     # Under the row locks taken above and fenced by the attempt: once per delivery.

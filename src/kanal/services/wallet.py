@@ -123,17 +123,14 @@ def _kinds(session: Session, holds: Sequence[Hold]) -> dict[uuid.UUID, set[str]]
 def charge(session: Session, holds: Sequence[Hold]) -> int:
     """Sent: capture each delivery's reservation (release + charge, net zero). Returns the count.
 
-    A delivery without a reservation, or already charged or released, is left alone.
+    No check of what was written before: the worker calls this only for deliveries it holds
+    locked in ``sending``, which a delivery leaves for good once sent; the unique key on
+    (delivery, kind) stops any second charge regardless.
     """
-    holds = [h for h in holds if h.cost_minor]
-    if not holds:
-        return 0
-    kinds = _kinds(session, holds)
     now = utcnow()
     rows: list[dict[str, object]] = []
     for h in holds:
-        seen = kinds.get(h.delivery_id, set())
-        if RESERVATION in seen and not seen & {CHARGE, RELEASE}:
+        if h.cost_minor:
             rows.append(_entry(h.tenant_id, RELEASE, h.cost_minor, h.delivery_id, None, now))
             rows.append(_entry(h.tenant_id, CHARGE, -h.cost_minor, h.delivery_id, None, now))
     if rows:
