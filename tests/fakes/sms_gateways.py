@@ -298,13 +298,17 @@ def _parts(text: str) -> int:
 # -- SMSAPI ------------------------------------------------------------------------------
 
 
+SMSAPI_TOKEN = "smsapi-token"
+"""The bearer token a ``FakeSmsapi`` accepts unless told another."""
+
+
 class FakeSmsapi(FakeHttpServer):
     """SMSAPI's ``POST /sms.do`` (form or JSON, ``format=json``), bearer auth, idx +
     check_idx (error 53 within ``idx_ttl`` seconds), max_parts (error 12), DLR push."""
 
     def __init__(
         self,
-        token: str = "smsapi-token",
+        token: str = SMSAPI_TOKEN,
         *,
         senders: set[str] | None = None,  # verified sender names; None accepts any
         auth_failure: Literal["http_401", "json_200"] = "json_200",  # UNVERIFIED which

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import aiohttp
@@ -32,6 +32,7 @@ from kanal.channels.sms.reports import (
     verify_url_token,
 )
 from tests.fakes.sms_gateways import (
+    SMSAPI_TOKEN,
     CallbackSink,
     FakeGenericGateway,
     FakeSmsapi,
@@ -70,32 +71,8 @@ def send_one(gateway: SmsGateway, message: SmsMessage | None = None) -> Delivery
     return result
 
 
-@pytest.fixture
-def smsapi() -> Iterator[FakeSmsapi]:
-    with FakeSmsapi(token="t0ken") as fake:
-        yield fake
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture
-def generic() -> Iterator[FakeGenericGateway]:
-    with FakeGenericGateway() as fake:
-        yield fake
-
-
-@pytest.fixture
-def sink() -> Iterator[CallbackSink]:
-    with CallbackSink() as fake:
-        yield fake
-
-
 def smsapi_gateway(fake: FakeSmsapi, **options: Any) -> SmsapiGateway:
-    return SmsapiGateway("t0ken", base_url=fake.url, **options)
+    return SmsapiGateway(SMSAPI_TOKEN, base_url=fake.url, **options)
 
 
 # -- SMSAPI ------------------------------------------------------------------------------
@@ -107,7 +84,7 @@ def test_smsapi_sends_the_documented_request(smsapi: FakeSmsapi) -> None:
     (sent,) = smsapi.sent
     assert result == Sent(sent.id)
     (request,) = smsapi.requests
-    assert request.headers["Authorization"] == "Bearer t0ken"
+    assert request.headers["Authorization"] == f"Bearer {SMSAPI_TOKEN}"
     assert request.fields == {
         "to": "48601234567",
         "from": "FixIT",
@@ -132,7 +109,7 @@ def test_smsapi_lost_answer_then_retry_sends_once(smsapi: FakeSmsapi) -> None:
 
 @pytest.mark.parametrize("answer", ["error_with_id", "original"])
 def test_smsapi_duplicate_returns_the_original_id_when_the_answer_has_it(answer: Any) -> None:
-    with FakeSmsapi(token="t0ken", duplicate_answer=answer) as fake:
+    with FakeSmsapi(token=SMSAPI_TOKEN, duplicate_answer=answer) as fake:
         first, again = run(send_all(smsapi_gateway(fake), sms("dlv-2"), sms("dlv-2")))
         (sent,) = fake.sent
     assert first == Sent(sent.id)
@@ -212,7 +189,7 @@ def test_smsapi_timeout_and_refused_connection_are_temporary(smsapi: FakeSmsapi)
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    refused = send_one(SmsapiGateway("t0ken", base_url=f"http://127.0.0.1:{port}"))
+    refused = send_one(SmsapiGateway(SMSAPI_TOKEN, base_url=f"http://127.0.0.1:{port}"))
     assert isinstance(refused, RetryLater) and refused.code == "http_connect"
 
 
@@ -226,7 +203,7 @@ def test_smsapi_garbage_answer_is_retried_safely(smsapi: FakeSmsapi) -> None:
 def test_injected_session_keeps_connections_alive_and_stays_open(smsapi: FakeSmsapi) -> None:
     async def go() -> tuple[list[DeliveryResult], bool]:
         async with aiohttp.ClientSession() as session:
-            gateway = SmsapiGateway("t0ken", base_url=smsapi.url, session=session)
+            gateway = SmsapiGateway(SMSAPI_TOKEN, base_url=smsapi.url, session=session)
             results = [await gateway.send(sms(f"k{n}")) for n in range(5)]
             await gateway.aclose()
             return results, session.closed

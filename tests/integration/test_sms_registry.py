@@ -2,7 +2,6 @@
 all, rebuilt when a configuration changes, and a bad configuration refused clearly."""
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,19 +14,7 @@ from kanal.channels.sms.registry import (
     GatewaySpec,
     build_gateway,
 )
-from tests.fakes.sms_gateways import FakeSmsapi, FakeTwilio
-
-
-@pytest.fixture
-def smsapi() -> Iterator[FakeSmsapi]:
-    with FakeSmsapi(token="tok") as fake:
-        yield fake
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
+from tests.fakes.sms_gateways import SMSAPI_TOKEN, FakeSmsapi, FakeTwilio
 
 
 def _sms(n: int) -> SmsMessage:
@@ -79,7 +66,7 @@ def test_a_bad_configuration_is_refused(config: dict[str, Any], message: str) ->
 
 def test_one_keep_alive_session_for_every_gateway(smsapi: FakeSmsapi, twilio: FakeTwilio) -> None:
     registry = GatewayRegistry(connections=64)
-    first = GatewaySpec.of("s", {"kind": "smsapi", "token": "tok", "base_url": smsapi.url})
+    first = GatewaySpec.of("s", {"kind": "smsapi", "token": SMSAPI_TOKEN, "base_url": smsapi.url})
     second = GatewaySpec.of(
         "t",
         {
@@ -110,7 +97,7 @@ def test_one_keep_alive_session_for_every_gateway(smsapi: FakeSmsapi, twilio: Fa
 def test_a_changed_configuration_is_rebuilt(smsapi: FakeSmsapi) -> None:
     registry = GatewayRegistry()
     old = GatewaySpec.of("t1", {"kind": "smsapi", "token": "wrong", "base_url": smsapi.url})
-    new = GatewaySpec.of("t1", {"kind": "smsapi", "token": "tok", "base_url": smsapi.url})
+    new = GatewaySpec.of("t1", {"kind": "smsapi", "token": SMSAPI_TOKEN, "base_url": smsapi.url})
     assert old.fingerprint != new.fingerprint
     assert GatewaySpec.of("t1", dict(reversed(list(new.config.items())))) == new
 
@@ -126,7 +113,7 @@ def test_a_changed_configuration_is_rebuilt(smsapi: FakeSmsapi) -> None:
 
 def test_a_new_event_loop_gets_a_new_session(smsapi: FakeSmsapi) -> None:
     registry = GatewayRegistry()
-    spec = GatewaySpec.of("s", {"kind": "smsapi", "token": "tok", "base_url": smsapi.url})
+    spec = GatewaySpec.of("s", {"kind": "smsapi", "token": SMSAPI_TOKEN, "base_url": smsapi.url})
 
     async def send(n: int) -> object:
         return await registry.gateway(spec).send(_sms(n))

@@ -3,7 +3,6 @@ and to the dev capture (/dev/outbox). SMS are queued by the API (compose prices 
 reserves the money); the worker sends them and settles the wallet."""
 
 import uuid
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from kanal.bootstrap import Container
 from kanal.store.messaging import CapturedMail
 from tests.conftest import Api
-from tests.fakes.sms_gateways import FakeGenericGateway, FakeSmsapi, FakeTwilio
+from tests.fakes.sms_gateways import SMSAPI_TOKEN, FakeGenericGateway, FakeSmsapi, FakeTwilio
 from tests.sms_work import (
     PUBLIC_URL,
     balance,
@@ -28,31 +27,13 @@ from tests.sms_work import (
 )
 
 
-@pytest.fixture
-def smsapi() -> Iterator[FakeSmsapi]:
-    with FakeSmsapi(token="smsapi-token") as fake:
-        yield fake
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture
-def generic() -> Iterator[FakeGenericGateway]:
-    with FakeGenericGateway() as fake:
-        yield fake
-
-
 @pytest.fixture(autouse=True)
 def _earlier_work_done(container: Container) -> None:
     """Earlier tests' queued deliveries go (to the dev capture) before these send theirs."""
     drain(make_worker(container))
 
 
-def _smsapi_config(fake: FakeSmsapi, token: str = "smsapi-token") -> dict[str, object]:
+def _smsapi_config(fake: FakeSmsapi, token: str = SMSAPI_TOKEN) -> dict[str, object]:
     return {"kind": "smsapi", "token": token, "base_url": fake.url}
 
 

@@ -2,7 +2,6 @@
 send (whatever the retries), released on a final failure; the ledger sums to the balance."""
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,7 +13,7 @@ from kanal.services import outbox
 from kanal.store.messaging import Delivery
 from kanal.store.orm import utcnow
 from tests.conftest import Api
-from tests.fakes.sms_gateways import FakeSmsapi, FakeTwilio
+from tests.fakes.sms_gateways import SMSAPI_TOKEN, FakeSmsapi, FakeTwilio
 from tests.sms_work import (
     balance,
     delivery,
@@ -28,18 +27,6 @@ from tests.sms_work import (
 )
 
 
-@pytest.fixture
-def smsapi() -> Iterator[FakeSmsapi]:
-    with FakeSmsapi(token="smsapi-token") as fake:
-        yield fake
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
-
-
 @pytest.fixture(autouse=True)
 def _earlier_work_done(container: Container) -> None:
     drain(make_worker(container))
@@ -47,7 +34,7 @@ def _earlier_work_done(container: Container) -> None:
 
 def _gateways(smsapi: FakeSmsapi, twilio: FakeTwilio | None = None) -> dict[str, object]:
     gateways: dict[str, object] = {
-        "smsapi": {"kind": "smsapi", "token": "smsapi-token", "base_url": smsapi.url}
+        "smsapi": {"kind": "smsapi", "token": SMSAPI_TOKEN, "base_url": smsapi.url}
     }
     if twilio is not None:
         gateways["twilio"] = {
